@@ -1,0 +1,7 @@
+//! Authentication: passwords, users, signing keys, JWTs and the fingerprint cookie.
+
+pub mod fingerprint;
+pub mod jwt;
+pub mod keys;
+pub mod password;
+pub mod users;

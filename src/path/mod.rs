@@ -1,0 +1,1 @@
+//! Path normalization: done once, shared by the route matcher and the upstream.
