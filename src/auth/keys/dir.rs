@@ -187,7 +187,7 @@ fn within_grace(info: &KeyInfo, now: u64, grace_secs: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::keys::signing::tests::test_keys;
+    use crate::auth::keys::test_keys;
     use std::fs;
     use std::os::unix::fs::PermissionsExt as _;
 

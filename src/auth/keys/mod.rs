@@ -28,6 +28,9 @@ pub use ring::KeyRing;
 pub use signing::SigningKey;
 pub use state::{KeyInfo, KeyStatus};
 
+#[cfg(test)]
+pub(crate) use signing::tests::{test_key, test_keys};
+
 use crate::auth::b64;
 use sha2::{Digest, Sha256};
 

@@ -63,7 +63,7 @@ impl KeyRing {
 mod tests {
     use super::*;
     use crate::auth::keys::parse_jwks;
-    use crate::auth::keys::signing::tests::test_key;
+    use crate::auth::keys::test_key;
 
     fn active() -> Arc<SigningKey> {
         let pem = test_key().to_pkcs8_pem().unwrap();
