@@ -1,0 +1,421 @@
+//! Structural checks of a compact JWS, and signature verification.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{Claims, JwtError, Validation};
+use crate::auth::b64;
+use crate::auth::keys::PublicKey;
+use crate::auth::strict_json::{self, StrictJsonError};
+
+/// Longest accepted `kid`, in bytes.
+const MAX_KID_LEN: usize = 128;
+
+/// Header parameters that carry or point to a key; never trusted.
+const KEY_PARAMETERS: [&str; 6] = ["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
+
+/// The JOSE header of a token that passed [`parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Header {
+    /// Always `RS256`.
+    pub alg: String,
+    /// `JWT` or absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typ: Option<String>,
+    /// The signing key's id.
+    pub kid: String,
+}
+
+/// A token that passed the structural checks; its signature and claims are
+/// not verified yet. `Debug` shows only the `kid`.
+pub struct Unverified<'a> {
+    header: Header,
+    signing_input: &'a str,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// Checks everything that needs no key (see the module documentation),
+/// refusing a token longer than `max_len` before looking at it.
+pub fn parse(token: &str, max_len: usize) -> Result<Unverified<'_>, JwtError> {
+    if token.len() > max_len {
+        return Err(JwtError::TooLarge);
+    }
+    let mut segments = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(JwtError::Malformed("not three segments"));
+    };
+    let header = decode_segment(header, "header")?;
+    let header = Header::from_json(&header)?;
+    let payload_bytes = decode_segment(payload, "payload")?;
+    if signature.is_empty() {
+        return Err(JwtError::MissingSignature);
+    }
+    let signature_bytes = decode_segment(signature, "signature")?;
+    Ok(Unverified {
+        header,
+        signing_input: &token[..token.len() - signature.len() - 1],
+        payload: payload_bytes,
+        signature: signature_bytes,
+    })
+}
+
+fn decode_segment(text: &str, what: &'static str) -> Result<Vec<u8>, JwtError> {
+    if text.is_empty() {
+        return Err(JwtError::Malformed(what));
+    }
+    b64::decode(text).ok_or(JwtError::Malformed(what))
+}
+
+/// Parses a header or payload object, refusing duplicate members.
+pub(super) fn json_object(bytes: &[u8], invalid: JwtError) -> Result<Map<String, Value>, JwtError> {
+    match strict_json::from_slice(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) | Err(StrictJsonError::Syntax) => Err(invalid),
+        Err(StrictJsonError::DuplicateMember) => Err(JwtError::DuplicateMember),
+    }
+}
+
+impl Header {
+    fn from_json(bytes: &[u8]) -> Result<Self, JwtError> {
+        let object = json_object(bytes, JwtError::Malformed("header is not a JSON object"))?;
+        if object.get("alg").and_then(Value::as_str) != Some("RS256") {
+            return Err(JwtError::BadAlgorithm);
+        }
+        let typ = match object.get("typ") {
+            None => None,
+            Some(Value::String(typ)) if typ == "JWT" => Some(typ.clone()),
+            Some(_) => return Err(JwtError::BadType),
+        };
+        if object.contains_key("crit") {
+            return Err(JwtError::Crit);
+        }
+        if KEY_PARAMETERS.iter().any(|p| object.contains_key(*p)) {
+            return Err(JwtError::UntrustedKeyHeader);
+        }
+        let kid = match object.get("kid") {
+            None => return Err(JwtError::MissingKid),
+            Some(Value::String(kid)) if kid.is_empty() => return Err(JwtError::MissingKid),
+            Some(Value::String(kid))
+                if kid.len() <= MAX_KID_LEN && kid.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                kid.clone()
+            }
+            Some(_) => return Err(JwtError::BadKid),
+        };
+        Ok(Self {
+            alg: "RS256".to_owned(),
+            typ,
+            kid,
+        })
+    }
+}
+
+impl Unverified<'_> {
+    /// The `kid` to resolve the verification key with.
+    pub fn kid(&self) -> &str {
+        &self.header.kid
+    }
+
+    /// The checked header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Checks the signature with `key`, which must be the key the header names.
+    pub fn verify_signature(&self, key: &PublicKey) -> Result<(), JwtError> {
+        if key.kid() != self.kid() {
+            return Err(JwtError::WrongKey);
+        }
+        if !key.verify(self.signing_input.as_bytes(), &self.signature) {
+            return Err(JwtError::BadSignature);
+        }
+        Ok(())
+    }
+
+    /// Checks the signature, then reads the claims and checks them against
+    /// `validation` at `now_unix`.
+    pub fn verify(
+        &self,
+        key: &PublicKey,
+        validation: &Validation,
+        now_unix: u64,
+    ) -> Result<Claims, JwtError> {
+        self.verify_signature(key)?;
+        let claims = Claims::from_json(&self.payload)?;
+        validation.check(&claims, now_unix)?;
+        Ok(claims)
+    }
+}
+
+impl fmt::Debug for Unverified<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unverified")
+            .field("kid", &self.header.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::jwt::tests::{NOW, claims, forge, validation};
+    use crate::auth::jwt::{DEFAULT_MAX_TOKEN_LEN, encode};
+    use crate::auth::keys::{test_key, test_keys};
+
+    const MAX: usize = DEFAULT_MAX_TOKEN_LEN;
+
+    fn payload() -> String {
+        serde_json::to_string(&claims()).unwrap()
+    }
+
+    fn header_with(extra: &str) -> String {
+        format!(r#"{{"alg":"RS256","kid":"{}"{extra}}}"#, test_key().kid())
+    }
+
+    fn err(token: &str) -> JwtError {
+        parse(token, MAX).unwrap_err()
+    }
+
+    /// A correctly signed token with a minimal header parses and verifies.
+    #[test]
+    fn forged_baseline_verifies() {
+        let token = forge(&header_with(""), &payload());
+        let unverified = parse(&token, MAX).unwrap();
+        assert!(
+            unverified
+                .verify(test_key().public(), &validation(), NOW)
+                .is_ok()
+        );
+        let with_typ = forge(&header_with(r#","typ":"JWT""#), &payload());
+        assert!(parse(&with_typ, MAX).is_ok());
+    }
+
+    /// Class 1 and 2: `alg` must be exactly RS256, whatever the signature
+    /// segment holds (empty, valid RSA, or an HMAC keyed with our public key).
+    #[test]
+    fn alg_must_be_rs256() {
+        let kid = test_key().kid();
+        let p = b64::encode(payload());
+        let jwk = serde_json::to_vec(&test_key().public().to_jwk()).unwrap();
+        let hmac_keys: [&[u8]; 2] = [&jwk, test_key().public().n()];
+        for alg in [
+            r#""none""#,
+            r#""None""#,
+            r#""NONE""#,
+            r#""nOnE""#,
+            r#""HS256""#,
+            r#""rs256""#,
+            r#""RS256 ""#,
+            r#""RS384""#,
+            r#""PS256""#,
+            r#""ES256""#,
+            r#""""#,
+            "null",
+            r#"["RS256"]"#,
+        ] {
+            let h = b64::encode(format!(r#"{{"alg":{alg},"kid":"{kid}"}}"#));
+            let input = format!("{h}.{p}");
+            assert_eq!(err(&format!("{input}.")), JwtError::BadAlgorithm, "{alg}");
+            for key in hmac_keys {
+                let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+                let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+                let token = format!("{input}.{}", b64::encode(tag.as_ref()));
+                assert_eq!(err(&token), JwtError::BadAlgorithm, "{alg}");
+            }
+        }
+        let no_alg = forge(&format!(r#"{{"kid":"{kid}"}}"#), &payload());
+        assert_eq!(err(&no_alg), JwtError::BadAlgorithm);
+    }
+
+    /// `typ`, when present, must be exactly `JWT`.
+    #[test]
+    fn typ_must_be_jwt() {
+        for typ in [r#""jwt""#, r#""at+jwt""#, r#""JWS""#, "1", "null"] {
+            let token = forge(&header_with(&format!(r#","typ":{typ}"#)), &payload());
+            assert_eq!(err(&token), JwtError::BadType, "{typ}");
+        }
+    }
+
+    /// Class 5: any `crit` is refused, even an empty list.
+    #[test]
+    fn crit_is_refused() {
+        for crit in [r#"["exp"]"#, r#"["b64"]"#, "[]", r#""x""#] {
+            let token = forge(&header_with(&format!(r#","crit":{crit}"#)), &payload());
+            assert_eq!(err(&token), JwtError::Crit, "{crit}");
+        }
+    }
+
+    /// Class 3: embedded or remote keys are refused even when the signature
+    /// verifies with our key.
+    #[test]
+    fn key_headers_are_refused() {
+        let jwk = serde_json::to_string(&test_key().public().to_jwk()).unwrap();
+        for extra in [
+            format!(r#","jwk":{jwk}"#),
+            r#","jku":"https://evil.example/jwks.json""#.to_owned(),
+            r#","x5u":"https://evil.example/cert.pem""#.to_owned(),
+            r#","x5c":["MIIB"]"#.to_owned(),
+            r#","x5t":"AAAA""#.to_owned(),
+            r#","x5t#S256":"AAAA""#.to_owned(),
+        ] {
+            let token = forge(&header_with(&extra), &payload());
+            assert_eq!(err(&token), JwtError::UntrustedKeyHeader, "{extra}");
+        }
+    }
+
+    /// Class 4: `kid` is required, non-empty, at most 128 visible ASCII
+    /// characters; a path-shaped kid parses but is only ever a lookup key.
+    #[test]
+    fn kid_rules() {
+        let p = payload();
+        assert_eq!(err(&forge(r#"{"alg":"RS256"}"#, &p)), JwtError::MissingKid);
+        assert_eq!(
+            err(&forge(r#"{"alg":"RS256","kid":""}"#, &p)),
+            JwtError::MissingKid
+        );
+        for kid in [
+            "5".to_owned(),
+            "null".to_owned(),
+            format!(r#""{}""#, "a".repeat(129)),
+            r#""' OR 1=1 --""#.to_owned(),
+            r#""k\u0000""#.to_owned(),
+            r#""é""#.to_owned(),
+        ] {
+            let token = forge(&format!(r#"{{"alg":"RS256","kid":{kid}}}"#), &p);
+            assert_eq!(err(&token), JwtError::BadKid, "{kid}");
+        }
+        let long = forge(
+            &format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "a".repeat(128)),
+            &p,
+        );
+        assert_eq!(parse(&long, MAX).unwrap().kid().len(), 128);
+        let path = forge(r#"{"alg":"RS256","kid":"../../etc/passwd"}"#, &p);
+        assert_eq!(parse(&path, MAX).unwrap().kid(), "../../etc/passwd");
+    }
+
+    /// Class 7: duplicate header members, in either order or escaped.
+    #[test]
+    fn duplicate_header_members() {
+        let kid = test_key().kid();
+        for header in [
+            format!(r#"{{"alg":"RS256","alg":"none","kid":"{kid}"}}"#),
+            format!(r#"{{"alg":"none","alg":"RS256","kid":"{kid}"}}"#),
+            format!(r#"{{"alg":"RS256","\u0061lg":"RS256","kid":"{kid}"}}"#),
+            format!(r#"{{"alg":"RS256","kid":"{kid}","kid":"{kid}"}}"#),
+            format!(r#"{{"alg":"RS256","kid":"{kid}","x":{{"a":1,"a":2}}}}"#),
+        ] {
+            assert_eq!(
+                err(&forge(&header, &payload())),
+                JwtError::DuplicateMember,
+                "{header}"
+            );
+        }
+    }
+
+    /// Class 8: an oversized token is refused by length alone; a megabyte of
+    /// dots with no cap at all is refused as malformed.
+    #[test]
+    fn size_cap_first() {
+        let dots = ".".repeat(1 << 20);
+        assert_eq!(err(&dots), JwtError::TooLarge);
+        assert_eq!(
+            parse(&dots, usize::MAX).unwrap_err(),
+            JwtError::Malformed("not three segments")
+        );
+        let token = encode(&claims(), test_key()).unwrap();
+        assert_eq!(
+            parse(&token, token.len() - 1).unwrap_err(),
+            JwtError::TooLarge
+        );
+        assert!(parse(&token, token.len()).is_ok());
+    }
+
+    /// Class 9: padding, the standard alphabet, whitespace and non-canonical
+    /// trailing bits in any segment are refused.
+    #[test]
+    fn non_canonical_base64url() {
+        let token = encode(&claims(), test_key()).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        for i in 0..3 {
+            for suffix in ["=", "==", " ", "\n", "+", "/"] {
+                let mut bad: Vec<String> = parts.iter().map(|s| s.to_string()).collect();
+                bad[i].push_str(suffix);
+                assert!(
+                    matches!(err(&bad.join(".")), JwtError::Malformed(_)),
+                    "{i} {suffix:?}"
+                );
+            }
+        }
+        // A 256-byte signature is 342 characters, whose last carries 4 spare
+        // bits: flipping one of them spells the same bytes non-canonically.
+        let sig = parts[2];
+        let last = sig.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).unwrap();
+        let twin = alphabet.chars().nth(index ^ 1).unwrap();
+        let bad = format!("{}.{}.{}{twin}", parts[0], parts[1], &sig[..sig.len() - 1]);
+        assert!(matches!(err(&bad), JwtError::Malformed(_)));
+    }
+
+    /// Class 10 and segment structure: stripped, missing and extra segments.
+    #[test]
+    fn segment_structure() {
+        let token = encode(&claims(), test_key()).unwrap();
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let (h, p) = input.split_once('.').unwrap();
+        assert_eq!(err(&format!("{input}.")), JwtError::MissingSignature);
+        assert!(matches!(err(input), JwtError::Malformed(_)));
+        assert!(matches!(err(&format!("{token}.")), JwtError::Malformed(_)));
+        assert!(matches!(
+            err(&format!("{token}.{p}")),
+            JwtError::Malformed(_)
+        ));
+        assert!(matches!(err(&format!(".{p}.x")), JwtError::Malformed(_)));
+        assert!(matches!(err(&format!("{h}..x")), JwtError::Malformed(_)));
+        assert!(matches!(err(""), JwtError::Malformed(_)));
+        assert!(matches!(err("a.b.c"), JwtError::Malformed(_)));
+    }
+
+    /// Signatures from another key, truncated or altered fail; a key other
+    /// than the one named by kid is refused before any signature check.
+    #[test]
+    fn signature_checks() {
+        let [ours, other, ..] = test_keys() else {
+            unreachable!()
+        };
+        let token = encode(&claims(), ours).unwrap();
+        let parsed = parse(&token, MAX).unwrap();
+        assert_eq!(
+            parsed.verify_signature(other.public()),
+            Err(JwtError::WrongKey)
+        );
+        let (input, _) = token.rsplit_once('.').unwrap();
+        let foreign = other.sign(input.as_bytes()).unwrap();
+        let short = &foreign[..foreign.len() - 1];
+        for sig in [&foreign[..], short, &[0u8; 256][..]] {
+            let forged = format!("{input}.{}", b64::encode(sig));
+            let parsed = parse(&forged, MAX).unwrap();
+            assert_eq!(
+                parsed.verify(ours.public(), &validation(), NOW),
+                Err(JwtError::BadSignature)
+            );
+        }
+    }
+
+    /// Debug of an unverified token shows the kid, not the token.
+    #[test]
+    fn debug_hides_token() {
+        let token = encode(&claims(), test_key()).unwrap();
+        let text = format!("{:?}", parse(&token, MAX).unwrap());
+        assert!(text.contains(test_key().kid()));
+        assert!(!text.contains(token.split('.').nth(1).unwrap()));
+    }
+}
