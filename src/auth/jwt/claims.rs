@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::JwtError;
-use super::parse::json_object;
+use super::header::json_object;
 
 /// Largest leeway [`Validation`] applies, whatever it is configured with.
 pub const MAX_LEEWAY_SECS: u64 = 60;

@@ -19,10 +19,12 @@
 //! logs and metrics.
 
 mod claims;
+mod header;
 mod parse;
 
 pub use claims::{Audience, Claims, MAX_LEEWAY_SECS, Validation};
-pub use parse::{Header, Unverified, parse};
+pub use header::Header;
+pub use parse::{Unverified, parse};
 
 use crate::auth::b64;
 use crate::auth::keys::SigningKey;
