@@ -188,7 +188,7 @@ pub fn verify_password(password: &str, phc: &str) -> Result<Verified, PasswordEr
     let ok = match outcome {
         Ok(()) => true,
         Err(password_hash::Error::PasswordInvalid) => false,
-        Err(e) => return Err(PasswordError::Malformed(e)),
+        Err(e) => return Err(PasswordError::Hash(e)),
     };
     Ok(Verified {
         ok,

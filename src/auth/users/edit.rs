@@ -212,13 +212,17 @@ fn find_user<'d>(
     path: &Path,
     username: &str,
 ) -> Result<&'d mut Table, UsersError> {
+    let unknown = || UsersError::UnknownUser {
+        path: path.to_owned(),
+        username: username.to_owned(),
+    };
+    if !doc.contains_key("users") {
+        return Err(unknown());
+    }
     users_table(doc, path, false)?
         .iter_mut()
         .find(|t| t.get("username").and_then(Item::as_str) == Some(username))
-        .ok_or_else(|| UsersError::UnknownUser {
-            path: path.to_owned(),
-            username: username.to_owned(),
-        })
+        .ok_or_else(unknown)
 }
 
 /// Sets a string value, keeping the comments and spacing around the old one.
