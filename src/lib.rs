@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod body;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -17,4 +18,5 @@ pub mod headers;
 pub mod path;
 pub mod proxy;
 pub mod server;
+pub mod telemetry;
 pub mod tls;

@@ -1,1 +1,124 @@
-//! TODO
+//! The command line: `serve`, `check-config`, `certs dev`, `demo`,
+//! `hash-password`, `keys`.
+
+pub mod certs;
+pub mod demo;
+pub mod hash_password;
+pub mod keys;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config;
+
+/// A reverse-proxy authentication gateway.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// Configuration file (TOML); environment variables override it.
+        #[arg(long, short, env = "PORTCULLIS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Validate a configuration and print every error at once.
+    CheckConfig {
+        /// Configuration file (TOML).
+        #[arg(long, short, env = "PORTCULLIS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Certificates.
+    Certs {
+        /// Which certificate action.
+        #[command(subcommand)]
+        action: certs::CertsCommand,
+    },
+    /// Run the gateway with everything generated, in front of the example app.
+    Demo(demo::DemoArgs),
+    /// Read a password (stdin, or a prompt without echo) and print its hash.
+    HashPassword,
+    /// Signing keys.
+    Keys {
+        /// Configuration file (TOML), for the key directory.
+        #[arg(long, short, env = "PORTCULLIS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Which key action.
+        #[command(subcommand)]
+        action: keys::KeysCommand,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { config } => serve(config).await,
+        Command::CheckConfig { config } => Ok(check_config(config)),
+        Command::Certs { action } => certs::run(action),
+        Command::Demo(args) => demo::run(args).await,
+        Command::HashPassword => hash_password::run(),
+        Command::Keys { config, action } => keys::run(config, action),
+    }
+}
+
+async fn serve(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = match config::load(path.as_deref()) {
+        Ok(c) => c,
+        Err(errs) => {
+            eprintln!("portcullis: invalid configuration:\n{errs}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    crate::telemetry::init(&config.log);
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    crate::server::run::run(Arc::new(config), shutdown, None).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_config(path: Option<PathBuf>) -> ExitCode {
+    match config::load(path.as_deref()) {
+        Ok(_) => {
+            println!("configuration OK");
+            ExitCode::SUCCESS
+        }
+        Err(errs) => {
+            eprintln!("{} error(s):", errs.0.len());
+            for e in &errs.0 {
+                eprintln!("  {e}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Cancels `token` on SIGTERM or Ctrl-C.
+pub fn spawn_signal_handler(token: CancellationToken) {
+    tokio::spawn(async move {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+        tracing::info!("shutdown signal received; draining");
+        token.cancel();
+    });
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test. Installs or starts what the tests need first, idempotently,
+# so it works the same on a fresh machine, a developer's and CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+# Redis on 127.0.0.1:6379 for the Redis-backed tests.
+if ! command -v redis-server >/dev/null; then
+  log "installing redis-server"
+  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  log "starting redis-server on 127.0.0.1:6379"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+log "cargo test"
+cargo test --all-targets --no-fail-fast

@@ -1,0 +1,275 @@
+//! `POST /auth/login` (JSON or HTML form) and `GET /auth/login` (the page).
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::Deserialize;
+
+use super::password::Password;
+use super::service::{AuthService, Issued, LoginError};
+use super::{cookie_names, pages, return_to};
+use crate::body::{self, Body};
+use crate::gateway::respond::{json, json_error};
+use crate::server::ConnInfo;
+
+/// Largest login body accepted.
+pub const MAX_BODY: usize = 16 * 1024;
+/// Longest username accepted.
+pub const MAX_USERNAME: usize = 64;
+/// Longest password accepted, in bytes.
+pub const MAX_PASSWORD: usize = 1024;
+
+/// The login fields, from JSON or a form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    return_to: Option<String>,
+}
+
+/// How the client talks: JSON API or HTML form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Json,
+    Form,
+}
+
+/// A refusal of the request itself (400), naming the field.
+struct BadRequest {
+    field: &'static str,
+    message: &'static str,
+}
+
+/// Handles `POST /auth/login`.
+pub async fn post(svc: &AuthService, req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let form = match read_form(&parts.headers, body).await {
+        Ok(f) => f,
+        Err(bad) => return bad_request(&bad),
+    };
+    let (mode, form) = form;
+    if let Err(bad) = validate(&form) {
+        return bad_request(&bad);
+    }
+    let return_path = return_to::sanitize(form.return_to.as_deref());
+    let result = svc
+        .check_password(&form.username, Password::new(form.password))
+        .await;
+    match result.and_then(|users| {
+        let roles = users
+            .get(&form.username)
+            .map(|u| u.roles().to_vec())
+            .unwrap_or_default();
+        svc.issue(&form.username, &roles, &super::service::random_id())
+    }) {
+        Ok(issued) => {
+            tracing::info!(event = "auth.login.success", user = %form.username, sid = %issued.sid, peer = %conn.peer.ip(), "login succeeded");
+            success(svc, mode, &issued, &return_path)
+        }
+        Err(e) => failure(mode, &e, &form.username, &return_path, conn),
+    }
+}
+
+async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginForm), BadRequest> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let mode = match essence.as_str() {
+        "application/json" => Mode::Json,
+        "application/x-www-form-urlencoded" => Mode::Form,
+        _ => {
+            return Err(BadRequest {
+                field: "content-type",
+                message: "send application/json or application/x-www-form-urlencoded",
+            });
+        }
+    };
+    let bytes: Bytes = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            return Err(BadRequest {
+                field: "body",
+                message: "the request body is too large or incomplete",
+            });
+        }
+    };
+    let form = match mode {
+        Mode::Json => serde_json::from_slice(&bytes).map_err(|_| BadRequest {
+            field: "body",
+            message: "malformed JSON: expected {\"username\": ..., \"password\": ...}",
+        })?,
+        Mode::Form => parse_urlencoded(&bytes)?,
+    };
+    Ok((mode, form))
+}
+
+fn parse_urlencoded(bytes: &[u8]) -> Result<LoginForm, BadRequest> {
+    let (mut username, mut password, mut ret) = (None, None, None);
+    for (k, v) in form_urlencoded::parse(bytes) {
+        let slot = match k.as_ref() {
+            "username" => &mut username,
+            "password" => &mut password,
+            "return_to" => &mut ret,
+            _ => continue,
+        };
+        if slot.replace(v.into_owned()).is_some() {
+            return Err(BadRequest {
+                field: "body",
+                message: "a form field appears twice",
+            });
+        }
+    }
+    Ok(LoginForm {
+        username: username.ok_or(BadRequest {
+            field: "username",
+            message: "username is required",
+        })?,
+        password: password.ok_or(BadRequest {
+            field: "password",
+            message: "password is required",
+        })?,
+        return_to: ret,
+    })
+}
+
+fn validate(form: &LoginForm) -> Result<(), BadRequest> {
+    let u = &form.username;
+    if u.is_empty() || u.chars().count() > MAX_USERNAME {
+        return Err(BadRequest {
+            field: "username",
+            message: "username must be 1 to 64 characters",
+        });
+    }
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
+    {
+        return Err(BadRequest {
+            field: "username",
+            message: "username may contain letters, digits, '.', '_', '@' and '-'",
+        });
+    }
+    if form.password.is_empty() || form.password.len() > MAX_PASSWORD {
+        return Err(BadRequest {
+            field: "password",
+            message: "password must be 1 to 1024 bytes",
+        });
+    }
+    Ok(())
+}
+
+fn bad_request(bad: &BadRequest) -> Response<Body> {
+    let mut resp = json(
+        StatusCode::BAD_REQUEST,
+        &serde_json::json!({
+            "error": "invalid_request", "field": bad.field, "message": bad.message,
+        }),
+    );
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+fn success(svc: &AuthService, mode: Mode, issued: &Issued, return_path: &str) -> Response<Body> {
+    let mut resp = match mode {
+        Mode::Json => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "access_token": issued.access_token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+            }),
+        ),
+        Mode::Form => redirect_see_other(return_path),
+    };
+    let h = resp.headers_mut();
+    let max_age = issued.expires_in;
+    h.append(
+        header::SET_COOKIE,
+        cookie_names::set(cookie_names::FINGERPRINT, &issued.fingerprint, max_age),
+    );
+    if svc.settings().browser_mode {
+        h.append(
+            header::SET_COOKIE,
+            cookie_names::set(cookie_names::ACCESS, &issued.access_token, max_age),
+        );
+    }
+    resp
+}
+
+fn failure(
+    mode: Mode,
+    e: &LoginError,
+    username: &str,
+    return_path: &str,
+    conn: ConnInfo,
+) -> Response<Body> {
+    if let LoginError::Busy = e {
+        tracing::warn!(event = "auth.login.failure", reason = "busy", peer = %conn.peer.ip(), "login refused: hashing queue full");
+        let mut resp = json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too many logins in progress; retry shortly",
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+        return resp;
+    }
+    if let LoginError::Internal(msg) = e {
+        tracing::error!(error = %msg, "login failed internally");
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        );
+    }
+    tracing::info!(event = "auth.login.failure", reason = %e, user = %username, peer = %conn.peer.ip(), "login failed");
+    match mode {
+        Mode::Json => json_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "invalid username or password",
+        ),
+        Mode::Form => pages::login(
+            StatusCode::UNAUTHORIZED,
+            Some("Invalid username or password."),
+            username,
+            return_path,
+        ),
+    }
+}
+
+fn redirect_see_other(location: &str) -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .body(body::empty())
+        .unwrap_or_else(|_| Response::new(body::empty()))
+}
+
+/// Handles `GET /auth/login?return_to=...`.
+pub fn get(query: Option<&str>) -> Response<Body> {
+    let ret = query.and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "return_to")
+            .map(|(_, v)| v.into_owned())
+    });
+    pages::login(
+        StatusCode::OK,
+        None,
+        "",
+        &return_to::sanitize(ret.as_deref()),
+    )
+}

@@ -1,0 +1,235 @@
+//! The authentication service: signing keys, users, the hashing pool and
+//! the clock, shared by the login endpoint and the per-request verifier.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use super::keys::{KeyDir, KeyError, KeyRing};
+use super::password::{HashPool, Password, PoolError};
+use super::users::{Users, UsersError};
+use super::{fingerprint, jwt};
+use crate::clock::SharedClock;
+use crate::config::{AuthConfig, Config};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthInitError {
+    /// Signing keys could not be loaded or created.
+    #[error("signing keys: {0}")]
+    Keys(#[from] KeyError),
+    /// The users file is missing or invalid.
+    #[error("users file: {0}")]
+    Users(#[from] UsersError),
+    /// The users file is missing while routes need authentication.
+    #[error(
+        "users file {0} does not exist; create it (see `portcullis hash-password` and the README)"
+    )]
+    NoUsersFile(PathBuf),
+    /// The hashing pool could not start.
+    #[error("password hashing pool: {0}")]
+    Pool(#[from] PoolError),
+}
+
+/// Why a login failed. The HTTP answer is the same for the first three.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// No such user.
+    #[error("unknown user")]
+    UnknownUser,
+    /// Wrong password.
+    #[error("wrong password")]
+    WrongPassword,
+    /// The account is disabled.
+    #[error("account disabled")]
+    Disabled,
+    /// Too many logins waiting for the hashing pool.
+    #[error("login queue full")]
+    Busy,
+    /// Signing or hashing failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// What a successful login or refresh hands out.
+#[derive(Debug)]
+pub struct Issued {
+    /// The signed access token.
+    pub access_token: String,
+    /// The raw fingerprint cookie value.
+    pub fingerprint: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The session id in the token.
+    pub sid: String,
+}
+
+/// Shared authentication state.
+#[derive(Debug)]
+pub struct AuthService {
+    pub(super) cfg: AuthConfig,
+    pub(super) keys: watch::Sender<Arc<KeyRing>>,
+    pub(super) users: watch::Sender<Arc<Users>>,
+    pub(super) pool: Arc<HashPool>,
+    pub(super) clock: SharedClock,
+    pub(super) validation: jwt::Validation,
+}
+
+impl AuthService {
+    /// Loads (or creates) signing keys and the users file.
+    pub fn new(config: &Config, clock: SharedClock) -> Result<Self, AuthInitError> {
+        let cfg = config.auth.clone();
+        let dir = KeyDir::open(&cfg.key_dir)?;
+        let ring = dir.load_or_init(cfg.key_bits, clock.unix(), grace_secs(&cfg))?;
+        let needs_users = config
+            .routes
+            .iter()
+            .any(|r| r.policy != crate::config::Policy::Public);
+        let users = match (cfg.users_file.exists(), needs_users) {
+            (true, _) => Users::load(&cfg.users_file)?,
+            (false, false) => Users::default(),
+            (false, true) => return Err(AuthInitError::NoUsersFile(cfg.users_file.clone())),
+        };
+        let pool = Arc::new(HashPool::new(cfg.hash_workers, cfg.hash_queue)?);
+        let validation = jwt::Validation::new(
+            cfg.issuer.clone(),
+            cfg.audience.clone(),
+            cfg.leeway.as_secs(),
+        );
+        Ok(Self {
+            validation,
+            keys: watch::Sender::new(Arc::new(ring)),
+            users: watch::Sender::new(Arc::new(users)),
+            pool,
+            clock,
+            cfg,
+        })
+    }
+
+    /// The key ring in force.
+    pub fn ring(&self) -> Arc<KeyRing> {
+        self.keys.borrow().clone()
+    }
+
+    /// The users in force.
+    pub fn users(&self) -> Arc<Users> {
+        self.users.borrow().clone()
+    }
+
+    /// The public keys as a JWKS document.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.ring().jwks()
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &AuthConfig {
+        &self.cfg
+    }
+
+    /// Checks a username and password on the hashing pool. Unknown and
+    /// disabled users cost the same time as a wrong password.
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: Password,
+    ) -> Result<Arc<Users>, LoginError> {
+        let users = self.users();
+        let user = users.get(username);
+        let phc = user.map(|u| u.password_hash().to_string());
+        let verified = self
+            .pool
+            .verify(Password::new(password.expose()), phc)
+            .await
+            .map_err(|e| match e {
+                PoolError::Busy => LoginError::Busy,
+                other => LoginError::Internal(other.to_string()),
+            })?;
+        let Some(user) = user else {
+            return Err(LoginError::UnknownUser);
+        };
+        if !verified.ok {
+            return Err(LoginError::WrongPassword);
+        }
+        if user.disabled() {
+            return Err(LoginError::Disabled);
+        }
+        if verified.needs_rehash {
+            self.upgrade_hash(username, password);
+        }
+        Ok(users)
+    }
+
+    /// Rehashes an outdated hash with current parameters, in the background.
+    fn upgrade_hash(&self, username: &str, password: Password) {
+        let pool = self.pool.clone();
+        let path = self.cfg.users_file.clone();
+        let username = username.to_string();
+        tokio::spawn(async move {
+            let result = match pool.hash(password).await {
+                Ok(phc) => {
+                    let user = username.clone();
+                    tokio::task::spawn_blocking(move || {
+                        super::users::update_password_hash(&path, &user, &phc)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok(()) => {
+                    tracing::info!(event = "auth.password.rehashed", user = %username, "password hash upgraded")
+                }
+                Err(e) => {
+                    tracing::warn!(user = %username, error = %e, "outdated password hash kept: users file not updated")
+                }
+            }
+        });
+    }
+
+    /// Signs an access token for `username` in session `sid`, bound to a new
+    /// fingerprint.
+    pub fn issue(&self, username: &str, roles: &[String], sid: &str) -> Result<Issued, LoginError> {
+        let (raw_fp, fpt) = fingerprint::generate();
+        let now = self.clock.unix();
+        let ttl = self.cfg.access_token_ttl.as_secs();
+        let claims = jwt::Claims {
+            iss: self.cfg.issuer.clone(),
+            aud: jwt::Audience::One(self.cfg.audience.clone()),
+            sub: username.to_string(),
+            sid: sid.to_string(),
+            jti: random_id(),
+            iat: now,
+            exp: now + ttl,
+            nbf: None,
+            fpt: Some(fpt),
+            roles: roles.to_vec(),
+        };
+        let started = Instant::now();
+        let token = jwt::encode(&claims, self.ring().active())
+            .map_err(|e| LoginError::Internal(e.to_string()))?;
+        tracing::trace!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "access token signed"
+        );
+        Ok(Issued {
+            access_token: token,
+            fingerprint: raw_fp,
+            expires_in: ttl,
+            sid: sid.to_string(),
+        })
+    }
+}
+
+/// How long retired keys stay verifiable: every token they signed has expired.
+pub fn grace_secs(cfg: &AuthConfig) -> u64 {
+    cfg.access_token_ttl.as_secs() + cfg.leeway.as_secs()
+}
+
+/// 128 random bits, base64url.
+pub fn random_id() -> String {
+    super::b64::encode(rand::random::<[u8; 16]>())
+}

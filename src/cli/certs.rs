@@ -1,0 +1,56 @@
+//! `portcullis certs dev`: a self-signed certificate for local use.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+/// Certificate actions.
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// Write a self-signed development certificate and key (key mode 0600).
+    Dev {
+        /// Certificate output path.
+        #[arg(long, default_value = "certs/cert.pem")]
+        cert: PathBuf,
+        /// Private key output path.
+        #[arg(long, default_value = "certs/key.pem")]
+        key: PathBuf,
+        /// Names the certificate is valid for.
+        #[arg(long = "name", default_values = ["localhost", "127.0.0.1"])]
+        names: Vec<String>,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs a certificate action.
+pub fn run(cmd: CertsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CertsCommand::Dev {
+            cert,
+            key,
+            names,
+            force,
+        } => {
+            if !force && (cert.exists() || key.exists()) {
+                eprintln!(
+                    "{} or {} exists; pass --force to replace",
+                    cert.display(),
+                    key.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
+            crate::tls::dev_cert::write(&cert, &key, &names)?;
+            println!("certificate: {}", cert.display());
+            println!("private key: {} (mode 0600)", key.display());
+            println!(
+                "valid for {} days, for: {}",
+                crate::tls::dev_cert::DEV_CERT_DAYS,
+                names.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

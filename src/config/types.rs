@@ -1,0 +1,194 @@
+//! The validated configuration. Every value here has been checked.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{HeaderName, Method, Uri};
+use ipnet::IpNet;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listeners and server behaviour.
+    pub server: ServerConfig,
+    /// TLS termination.
+    pub tls: TlsConfig,
+    /// Upstream client behaviour.
+    pub upstream: UpstreamConfig,
+    /// Request and connection limits.
+    pub limits: Limits,
+    /// Security headers on every response.
+    pub headers: crate::headers::security::SecurityHeaders,
+    /// Identity headers sent upstream.
+    pub identity: IdentityConfig,
+    /// Authentication settings.
+    pub auth: AuthConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Routes; never empty.
+    pub routes: Vec<Route>,
+}
+
+/// `[server]`, validated.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// HTTPS listen address.
+    pub listen: SocketAddr,
+    /// Plain-HTTP listener that redirects to HTTPS.
+    pub http_listen: Option<SocketAddr>,
+    /// Origin absolute URLs are built from, e.g. `https://gw.example.com`
+    /// (never from the `Host` header).
+    pub public_origin: String,
+    /// Peers whose forwarded headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Where keys, the session store and generated certificates live.
+    pub data_dir: PathBuf,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_timeout: Duration,
+    /// Refuse `;` path parameters.
+    pub reject_path_params: bool,
+}
+
+/// Lowest TLS version accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3.
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
+}
+
+/// `[tls]`, validated.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// Lowest version accepted.
+    pub min_version: TlsVersion,
+    /// Generate a self-signed certificate when the files are missing.
+    pub generate_dev_cert: bool,
+}
+
+/// `[upstream]`, validated.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Time allowed until the upstream's response headers arrive.
+    pub response_timeout: Duration,
+    /// Idle pooled connections are closed after this.
+    pub pool_idle_timeout: Duration,
+    /// Idle pooled connections kept per upstream.
+    pub pool_max_idle_per_host: usize,
+}
+
+/// `[limits]`, validated.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Request head size; beyond it the answer is 431.
+    pub max_header_bytes: usize,
+    /// Number of request headers; beyond it the answer is 431.
+    pub max_headers: usize,
+    /// Default request body cap; beyond it the answer is 413.
+    pub max_body_bytes: u64,
+    /// A client must send its request head within this time.
+    pub header_read_timeout: Duration,
+    /// A client must finish the TLS handshake within this time.
+    pub tls_handshake_timeout: Duration,
+    /// A connection with no traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections beyond this wait in the accept queue.
+    pub max_connections: usize,
+}
+
+/// `[identity]`, validated.
+#[derive(Debug, Clone)]
+pub struct IdentityConfig {
+    /// Carries the username.
+    pub user_header: HeaderName,
+    /// Carries the email, when known.
+    pub email_header: HeaderName,
+    /// Carries the roles, comma separated.
+    pub roles_header: HeaderName,
+    /// Carries the session id.
+    pub session_header: HeaderName,
+    /// Forward the access token as `Authorization: Bearer`.
+    pub pass_access_token: bool,
+}
+
+/// `[auth]`, validated.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// TOML file of users.
+    pub users_file: PathBuf,
+    /// `iss` of issued tokens.
+    pub issuer: String,
+    /// `aud` of issued tokens.
+    pub audience: String,
+    /// Access-token lifetime (at most one hour).
+    pub access_token_ttl: Duration,
+    /// Clock leeway for `exp`, `nbf`, `iat` (at most 60 s).
+    pub leeway: Duration,
+    /// Directory of signing keys.
+    pub key_dir: PathBuf,
+    /// RSA modulus size for new keys.
+    pub key_bits: usize,
+    /// Automatic rotation interval.
+    pub key_rotation: Duration,
+    /// Accept the access token from a cookie and redirect browsers to login.
+    pub browser_mode: bool,
+    /// Password-hashing threads.
+    pub hash_workers: usize,
+    /// Logins allowed to wait for a hashing thread before 503.
+    pub hash_queue: usize,
+    /// Tokens longer than this are refused before parsing.
+    pub max_token_bytes: usize,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// `[log]`, validated.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// A tracing filter directive, e.g. `info` or `portcullis=debug`.
+    pub level: String,
+    /// Output format.
+    pub format: LogFormat,
+}
+
+/// Who may use a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// Anyone.
+    Public,
+    /// A verified access token; with roles, the token must carry one of them.
+    Authenticated {
+        /// Roles of which the user needs at least one; empty means any user.
+        roles: Vec<String>,
+    },
+}
+
+/// One route, validated.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// Path prefix matched on segment boundaries.
+    pub prefix: String,
+    /// `http://host:port` of the upstream, optionally with a base path.
+    pub upstream: Uri,
+    /// Who may use it.
+    pub policy: Policy,
+    /// Allowed methods; `None` allows all.
+    pub methods: Option<Vec<Method>>,
+    /// Request body cap for this route.
+    pub max_body_bytes: u64,
+}

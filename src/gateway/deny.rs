@@ -1,0 +1,81 @@
+//! Refusals on protected routes: 401 for API clients (with
+//! `WWW-Authenticate`), a redirect to the login page for browsers, 403 for
+//! a missing role. Every authentication failure looks the same from outside.
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+
+use super::respond::json_error;
+use crate::auth::{AuthFailure, Identity, return_to};
+use crate::body::{self, Body};
+
+/// The answer to a request that failed authentication.
+pub fn unauthenticated<B>(
+    failure: &AuthFailure,
+    req: &Request<B>,
+    path_and_query: &str,
+) -> Response<Body> {
+    log(failure);
+    if wants_html(req) {
+        return to_login(path_and_query);
+    }
+    let mut resp = json_error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "authentication required",
+    );
+    let challenge = if failure.presented_token() {
+        "Bearer realm=\"portcullis\", error=\"invalid_token\""
+    } else {
+        "Bearer realm=\"portcullis\""
+    };
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    );
+    resp
+}
+
+/// 403 for an authenticated user without a required role.
+pub fn forbidden(id: &Identity, route: &str) -> Response<Body> {
+    tracing::info!(event = "auth.access.denied", user = %id.user, sid = %id.session, route, "missing required role");
+    json_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "you do not have access to this resource",
+    )
+}
+
+fn log(failure: &AuthFailure) {
+    match failure {
+        AuthFailure::NoToken => tracing::debug!(reason = %failure, "unauthenticated request"),
+        AuthFailure::Fingerprint => tracing::warn!(
+            event = "auth.security.fingerprint_mismatch",
+            "token presented without its fingerprint cookie"
+        ),
+        _ => {
+            tracing::info!(event = "auth.token.verify.failure", reason = %failure, "access token refused")
+        }
+    }
+}
+
+/// Browsers navigating with GET/HEAD and `Accept: text/html` are sent to
+/// the login page.
+fn wants_html<B>(req: &Request<B>) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"))
+}
+
+/// A relative redirect to the login page that returns here afterwards.
+fn to_login(path_and_query: &str) -> Response<Body> {
+    let ret = return_to::sanitize(Some(path_and_query));
+    let enc: String = form_urlencoded::byte_serialize(ret.as_bytes()).collect();
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, format!("/auth/login?return_to={enc}"))
+        .body(body::empty())
+        .unwrap_or_else(|_| Response::new(body::empty()))
+}

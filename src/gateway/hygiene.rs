@@ -1,0 +1,90 @@
+//! Protocol hygiene before anything else looks at a request: framing that
+//! two parsers could read differently is refused and the connection closed.
+
+use http::{Request, Response, StatusCode, header};
+
+use crate::body::Body;
+use crate::gateway::respond;
+
+/// The closing 400 for a refused request.
+pub fn refuse(reason: &str) -> Response<Body> {
+    respond::json_error_close(StatusCode::BAD_REQUEST, "bad_request", reason)
+}
+
+/// Refuses ambiguous framing (request smuggling) and `h2c` upgrades; the
+/// error says what was wrong.
+pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
+    let h = req.headers();
+    let te = h.get_all(header::TRANSFER_ENCODING).iter().count();
+    let cl: Vec<_> = h.get_all(header::CONTENT_LENGTH).iter().collect();
+    let bad = Err;
+    if te > 0 && !cl.is_empty() {
+        return bad("both Content-Length and Transfer-Encoding");
+    }
+    if te > 1
+        || h.get(header::TRANSFER_ENCODING)
+            .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"chunked"))
+    {
+        return bad("unsupported Transfer-Encoding");
+    }
+    if cl.len() > 1
+        || cl.first().is_some_and(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .is_none()
+        })
+    {
+        return bad("invalid Content-Length");
+    }
+    let upgrade_h2c = h.get_all(header::UPGRADE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case("h2c")))
+    });
+    if upgrade_h2c {
+        return bad("h2c upgrades are not supported");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)]) -> Request<()> {
+        let mut b = Request::builder().uri("/");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    /// Each ambiguous framing is refused with a closing 400; plain requests pass.
+    #[test]
+    fn refuses_ambiguous_framing() {
+        let refused: &[&[(&str, &str)]] = &[
+            &[("content-length", "5"), ("transfer-encoding", "chunked")],
+            &[("transfer-encoding", "chunked, identity")],
+            &[("transfer-encoding", "xchunked")],
+            &[
+                ("transfer-encoding", "chunked"),
+                ("transfer-encoding", "chunked"),
+            ],
+            &[("content-length", "5"), ("content-length", "6")],
+            &[("content-length", "-1")],
+            &[("upgrade", "h2c"), ("connection", "upgrade")],
+        ];
+        for case in refused {
+            let resp = refuse(check(&req(case)).unwrap_err());
+            assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{case:?}");
+            assert_eq!(resp.headers()["connection"], "close");
+        }
+        for ok in [
+            &[][..],
+            &[("content-length", "5")],
+            &[("transfer-encoding", "chunked")],
+        ] {
+            assert!(check(&req(ok)).is_ok(), "{ok:?}");
+        }
+    }
+}

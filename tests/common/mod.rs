@@ -1,0 +1,213 @@
+//! Integration-test harness: starts the real `portcullis` binary on
+//! 127.0.0.1:0 with a temporary config, data directory and generated
+//! certificate, in front of the bundled example app, and gives clients that
+//! trust that certificate.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// A running gateway process.
+pub struct Gateway {
+    child: Child,
+    /// The HTTPS address.
+    pub addr: SocketAddr,
+    /// The redirect listener, when configured.
+    pub http_addr: Option<SocketAddr>,
+    /// Temporary directory holding config, certs and data.
+    pub dir: tempfile::TempDir,
+    /// Every stderr line the process wrote so far.
+    pub logs: Arc<Mutex<Vec<String>>>,
+    /// The PEM certificate the gateway serves.
+    pub cert_pem: Vec<u8>,
+    /// The example app's address.
+    pub upstream: SocketAddr,
+    upstream_stop: Option<CancellationToken>,
+}
+
+/// Starts the example app on loopback.
+pub async fn example_app() -> (SocketAddr, CancellationToken) {
+    portcullis::example_app::spawn_local().await.expect("example app starts")
+}
+
+/// The base configuration every test starts from; `{upstream}` and `{dir}` are
+/// filled in. Tests merge their own TOML on top (see [`merge`]).
+pub fn base_config(upstream: SocketAddr, dir: &std::path::Path) -> toml::Table {
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{dir}/data"
+shutdown_timeout_secs = 5
+
+[tls]
+cert = "{dir}/cert.pem"
+key = "{dir}/key.pem"
+generate_dev_cert = true
+
+[auth]
+users_file = "{dir}/users.toml"
+
+[log]
+level = "debug"
+format = "json"
+
+[[routes]]
+prefix = "/"
+upstream = "http://{upstream}"
+policy = "public"
+"#,
+        dir = dir.display()
+    );
+    text.parse().expect("base config parses")
+}
+
+/// Deep-merges `extra` into `base`; arrays (e.g. `routes`) are replaced.
+pub fn merge(base: &mut toml::Table, extra: &str) {
+    let extra: toml::Table = extra.parse().expect("test config parses");
+    merge_tables(base, extra);
+}
+
+fn merge_tables(base: &mut toml::Table, extra: toml::Table) {
+    for (k, v) in extra {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(e)) => merge_tables(b, e),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+impl Gateway {
+    /// Starts the gateway in front of a fresh example app, with `extra` TOML
+    /// merged over the base configuration.
+    pub async fn start(extra: &str) -> Gateway {
+        let (upstream, stop) = example_app().await;
+        let mut g = Self::start_with_upstream(upstream, extra, &[]).await;
+        g.upstream_stop = Some(stop);
+        g
+    }
+
+    /// Starts the gateway in front of `upstream`, with extra environment.
+    pub async fn start_with_upstream(upstream: SocketAddr, extra: &str, env: &[(&str, &str)]) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cfg = base_config(upstream, dir.path());
+        merge(&mut cfg, extra);
+        let path = dir.path().join("portcullis.toml");
+        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes")).expect("write config");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        cmd.args(["serve", "--config"]).arg(&path);
+        cmd.envs(env.iter().copied());
+        Self::spawn(cmd, dir, upstream)
+    }
+
+    fn spawn(mut cmd: Command, dir: tempfile::TempDir, upstream: SocketAddr) -> Gateway {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("portcullis starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("\"listening\"") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(line.clone());
+                    }
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+            panic!("gateway did not start; logs:\n{}", logs.lock().unwrap().join("\n"))
+        });
+        let v: serde_json::Value = serde_json::from_str(&line).expect("listening line is JSON");
+        let addr = v["https"].as_str().expect("https addr").parse().expect("addr");
+        let http_addr = v["http"]
+            .as_str()
+            .and_then(|s| s.parse().ok());
+        let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
+        Gateway { child, addr, http_addr, dir, logs, cert_pem, upstream, upstream_stop: None }
+    }
+
+    /// `https://localhost:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    /// A client that trusts the gateway's certificate, does not follow
+    /// redirects and resolves `localhost` to the gateway.
+    pub fn client(&self) -> reqwest::Client {
+        self.client_builder().build().expect("client")
+    }
+
+    /// The builder behind [`Gateway::client`], for variations.
+    pub fn client_builder(&self) -> reqwest::ClientBuilder {
+        let cert = reqwest::Certificate::from_pem(&self.cert_pem).expect("cert");
+        reqwest::Client::builder()
+            .tls_certs_only([cert])
+            .resolve("localhost", self.addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+    }
+
+    /// A raw TLS connection (for malformed requests), ALPN http/1.1.
+    pub async fn tls_stream(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(&self.cert_pem) {
+            roots.add(c.expect("cert")).expect("root");
+        }
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, tcp).await.expect("tls")
+    }
+
+    /// Every log line so far, joined.
+    pub fn log_text(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        self.child.wait().expect("wait")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Path of a file in the temporary directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(stop) = &self.upstream_stop {
+            stop.cancel();
+        }
+    }
+}
