@@ -15,14 +15,15 @@ pub fn sanitize(candidate: Option<&str>) -> String {
 
 /// True for `/path[?query]` that every browser resolves on our own origin.
 pub fn is_safe(c: &str) -> bool {
-    if c.is_empty() || c.len() > MAX_LEN || !c.starts_with('/') {
+    if c.is_empty() || c.len() > MAX_LEN || !raw_ok(c) {
         return false;
     }
-    // Judge the raw text and every decoding of it: an encoded `/`, `\` or
-    // control character must not turn into a scheme-relative URL later.
-    let mut text = c.to_string();
+    let path = c.split(['?', '#']).next().unwrap_or("");
+    // Judge the path and every decoding of it: an encoded `/`, `\` or control
+    // character must not turn into a scheme-relative URL later.
+    let mut text = path.to_string();
     for _ in 0..3 {
-        if !plain_path_ok(&text) {
+        if !path_ok(&text) {
             return false;
         }
         match percent_decode(&text) {
@@ -34,14 +35,17 @@ pub fn is_safe(c: &str) -> bool {
     false
 }
 
-fn plain_path_ok(s: &str) -> bool {
-    let path = s.split(['?', '#']).next().unwrap_or("");
-    s.starts_with('/')
-        && !s.starts_with("//")
-        && !s.contains('\\')
-        && !s.chars().any(|ch| ch.is_control() || ch.is_whitespace())
-        && !path.contains(':')
-        && !path.split('/').any(|seg| seg == ".." || seg == ".")
+/// No backslash, control character or white space anywhere in the raw text.
+fn raw_ok(s: &str) -> bool {
+    !s.contains('\\') && !s.chars().any(|ch| ch.is_control() || ch.is_whitespace())
+}
+
+fn path_ok(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && raw_ok(p)
+        && !p.contains(':')
+        && !p.split('/').any(|seg| seg == ".." || seg == ".")
 }
 
 /// Decodes `%XX` escapes; `None` when malformed or not UTF-8.
