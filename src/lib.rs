@@ -18,5 +18,6 @@ pub mod headers;
 pub mod path;
 pub mod proxy;
 pub mod server;
+pub mod session;
 pub mod telemetry;
 pub mod tls;

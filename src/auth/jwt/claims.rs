@@ -16,7 +16,8 @@ pub struct Claims {
     pub iss: String,
     /// Subject: the user id.
     pub sub: String,
-    /// Audience: written as a string; read from a string or an array.
+    /// Audience: read from a string or an array; portcullis issues
+    /// [`Audience::One`], which is written as a string.
     pub aud: Audience,
     /// Session id, checked against revocations.
     pub sid: String,

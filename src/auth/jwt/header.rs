@@ -12,7 +12,7 @@ const MAX_KID_LEN: usize = 128;
 /// Header parameters that carry or point to a key; never trusted.
 const KEY_PARAMETERS: [&str; 6] = ["jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"];
 
-/// The JOSE header of a token that passed [`parse`].
+/// The JOSE header of a token that passed [`parse`](super::parse).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Header {
     /// Always `RS256`.

@@ -105,12 +105,11 @@ impl KeyDir {
     /// the removed kids.
     pub fn prune(&self, now: u64, grace_secs: u64) -> Result<Vec<String>, KeyError> {
         let mut state = State::load(&self.dir)?;
-        let (expired, kept) = state
+        let (expired, kept): (Vec<KeyInfo>, Vec<KeyInfo>) = state
             .keys
             .into_iter()
             .partition(|k| !within_grace(k, now, grace_secs));
         state.keys = kept;
-        let expired: Vec<KeyInfo> = expired;
         if expired.is_empty() {
             return Ok(Vec::new());
         }

@@ -226,6 +226,10 @@ mod tests {
                 info(KID, KeyStatus::Active, None),
                 info(KID, KeyStatus::Retired, Some(2)),
             ],
+            vec![
+                info(KID, KeyStatus::Active, None),
+                info(&"A".repeat(43), KeyStatus::Active, None),
+            ],
         ];
         for keys in bad {
             State { keys }.save(dir.path()).unwrap();
