@@ -1,4 +1,3 @@
-<<<<<<< HEAD
 //! Integration-test harness: starts the real `portcullis` binary on
 //! 127.0.0.1:0 with a temporary config, data directory and generated
 //! certificate, in front of the bundled example app, and gives clients that
@@ -34,7 +33,9 @@ pub struct Gateway {
 
 /// Starts the example app on loopback.
 pub async fn example_app() -> (SocketAddr, CancellationToken) {
-    portcullis::example_app::spawn_local().await.expect("example app starts")
+    portcullis::example_app::spawn_local()
+        .await
+        .expect("example app starts")
 }
 
 /// The base configuration every test starts from; `{upstream}` and `{dir}` are
@@ -97,12 +98,17 @@ impl Gateway {
     }
 
     /// Starts the gateway in front of `upstream`, with extra environment.
-    pub async fn start_with_upstream(upstream: SocketAddr, extra: &str, env: &[(&str, &str)]) -> Gateway {
+    pub async fn start_with_upstream(
+        upstream: SocketAddr,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = base_config(upstream, dir.path());
         merge(&mut cfg, extra);
         let path = dir.path().join("portcullis.toml");
-        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes")).expect("write config");
+        std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
+            .expect("write config");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
         cmd.args(["serve", "--config"]).arg(&path);
         cmd.envs(env.iter().copied());
@@ -123,24 +129,40 @@ impl Gateway {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("\"listening\"") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(line.clone());
-                    }
+                if line.contains("\"listening\"")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(line.clone());
                 }
                 sink.lock().unwrap().push(line);
             }
         });
-        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-            panic!("gateway did not start; logs:\n{}", logs.lock().unwrap().join("\n"))
-        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "gateway did not start; logs:\n{}",
+                    logs.lock().unwrap().join("\n")
+                )
+            });
         let v: serde_json::Value = serde_json::from_str(&line).expect("listening line is JSON");
-        let addr = v["https"].as_str().expect("https addr").parse().expect("addr");
-        let http_addr = v["http"]
+        let addr = v["https"]
             .as_str()
-            .and_then(|s| s.parse().ok());
+            .expect("https addr")
+            .parse()
+            .expect("addr");
+        let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
         let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
-        Gateway { child, addr, http_addr, dir, logs, cert_pem, upstream, upstream_stop: None }
+        Gateway {
+            child,
+            addr,
+            http_addr,
+            dir,
+            logs,
+            cert_pem,
+            upstream,
+            upstream_stop: None,
+        }
     }
 
     /// `https://localhost:PORT{path}`.
@@ -167,18 +189,26 @@ impl Gateway {
     /// A raw TLS connection (for malformed requests), ALPN http/1.1.
     pub async fn tls_stream(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
         let mut roots = rustls::RootCertStore::empty();
+        use rustls::pki_types::pem::PemObject;
         for c in rustls::pki_types::CertificateDer::pem_slice_iter(&self.cert_pem) {
             roots.add(c.expect("cert")).expect("root");
         }
-        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let tcp = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        let tcp = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .expect("connect");
         let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-        tokio_rustls::TlsConnector::from(Arc::new(cfg)).connect(name, tcp).await.expect("tls")
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+            .connect(name, tcp)
+            .await
+            .expect("tls")
     }
 
     /// Every log line so far, joined.
@@ -188,7 +218,9 @@ impl Gateway {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         self.child.wait().expect("wait")
     }
 
@@ -211,13 +243,9 @@ impl Drop for Gateway {
             stop.cancel();
         }
     }
-=======
-//! Helpers shared by the vector tests: fixture loading and hex.
+}
 
-// Each test binary compiles this module and uses only some of it.
-#![allow(dead_code)]
-
-use std::path::PathBuf;
+// Helpers shared by the vector tests: fixture loading and hex.
 
 /// Reads `tests/fixtures/<name>` as JSON.
 pub fn fixture(name: &str) -> serde_json::Value {
@@ -249,5 +277,4 @@ pub fn string<'a>(value: &'a serde_json::Value, name: &str) -> &'a str {
     value[name]
         .as_str()
         .unwrap_or_else(|| panic!("missing string member {name}"))
->>>>>>> crypto
 }
