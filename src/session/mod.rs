@@ -1,13 +1,45 @@
 //! Sessions and their store: sessions, refresh-token records (only SHA-256
 //! hashes, never raw tokens), revocations and counters. Two backends share
 //! one trait and one conformance suite: [`embedded`] (redb, the default) and
-//! [`redis`].
+//! `redis`.
 
+#[doc(hidden)]
+pub mod conformance;
+pub mod embedded;
 pub mod model;
 
+pub use embedded::EmbeddedStore;
 pub use model::*;
 
 use std::future::Future;
+
+/// How many extra successors one used refresh token may obtain inside the
+/// grace window (concurrent tabs); the next replay counts as reuse.
+pub const MAX_GRACE_SIBLINGS: u32 = 64;
+
+/// How long a revocation stays visible to [`SessionStore::revoked_since`]
+/// after it happened (one day, far longer than any access token lives);
+/// [`SessionStore::purge_expired`] forgets older ones.
+pub const REVOCATION_RETENTION_SECS: u64 = 86_400;
+
+/// True if `id` can be a session id or refresh hash: 1 to 128 characters of
+/// the base64url alphabet. Both backends refuse anything else, so a
+/// client-chosen id can never break out of the Redis key layout.
+pub(crate) fn well_formed_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// True if a rotation request is well formed: both hashes and the session
+/// id are [`well_formed_id`]s and the successor belongs to the same session.
+pub(crate) fn well_formed_rotation(presented: &RefreshHash, successor: &RefreshHash) -> bool {
+    well_formed_id(&presented.session_id)
+        && well_formed_id(&presented.hash)
+        && well_formed_id(&successor.hash)
+        && successor.session_id == presented.session_id
+}
 
 /// Why a store operation failed. Callers answer 503 with `Retry-After`;
 /// nothing fails open.
@@ -16,7 +48,8 @@ pub enum StoreError {
     /// The backend is unreachable or timed out.
     #[error("session store unavailable: {0}")]
     Unavailable(String),
-    /// Stored data could not be read back.
+    /// Stored data could not be read back, or a write was refused because
+    /// it would corrupt the store (a malformed or already used id).
     #[error("session store data corrupt: {0}")]
     Corrupt(String),
 }
@@ -24,9 +57,12 @@ pub enum StoreError {
 /// The operations every backend offers. Multi-step changes are atomic.
 /// Times are Unix seconds passed in by the caller (the clock is a parameter).
 pub trait SessionStore: Send + Sync {
-    /// Stores a new session and its first refresh token; then, if the user
-    /// has more than `limit` live sessions, revokes the oldest ones and
-    /// returns their ids.
+    /// Stores a new session, its first refresh token (Active) and its entry
+    /// in the user's index; then, if the user has more than `limit` live
+    /// sessions, revokes the oldest (by `created`, ties by id) and returns
+    /// their ids. Refused with [`StoreError::Corrupt`], storing nothing: a
+    /// session id or hash that is not 1-128 base64url characters, a refresh
+    /// hash of another session, or a session id already in use.
     fn create(
         &self,
         session: &Session,
@@ -36,6 +72,15 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Rotates `presented` to `successor` atomically; see [`Rotation`].
+    ///
+    /// Invalid: unknown record, malformed ids, `successor` in another
+    /// session or already stored, session revoked or not live at `now`.
+    /// Active: it becomes Used at `now`, `successor` becomes Active,
+    /// `last_used` moves to `now` (never backwards): Rotated. Used at most
+    /// `grace_secs` ago (boundary included) and fewer than
+    /// [`MAX_GRACE_SIBLINGS`] replays so far: `successor` is added as one
+    /// more Active record and `last_used` moves as above: Grace. Used
+    /// otherwise: the session and all its records are revoked: Reused.
     fn rotate(
         &self,
         presented: &RefreshHash,
@@ -44,7 +89,8 @@ pub trait SessionStore: Send + Sync {
         grace_secs: u64,
     ) -> impl Future<Output = Result<Rotation, StoreError>> + Send;
 
-    /// One session, if it exists (revoked ones included, with the flag set).
+    /// One session, if it exists (revoked and expired ones included until
+    /// purged, with their flags and times as stored).
     fn get(
         &self,
         session_id: &str,
@@ -57,29 +103,36 @@ pub trait SessionStore: Send + Sync {
         now: u64,
     ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
 
-    /// Revokes one session and every refresh token of it; false if unknown.
+    /// Revokes one session and every refresh token of it, and records the
+    /// revocation at `now` for [`SessionStore::revoked_since`]; true if the
+    /// session exists (revoking twice is harmless), false if unknown.
     fn revoke(
         &self,
         session_id: &str,
         now: u64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Revokes every session of `user`; returns their ids.
+    /// Revokes every session still in `user`'s index (live ones, and
+    /// expired ones not yet purged); returns their ids.
     fn revoke_all(
         &self,
         user: &str,
         now: u64,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
-    /// Ids of sessions revoked at or after `since` (for the in-memory
-    /// revocation set at start-up and after a reconnect).
+    /// Ids of sessions revoked at or after `since`, each once (for the
+    /// in-memory revocation set at start-up and after a reconnect). Entries
+    /// are kept [`REVOCATION_RETENTION_SECS`] and then dropped by
+    /// [`SessionStore::purge_expired`].
     fn revoked_since(
         &self,
         since: u64,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Adds one hit to a fixed-window counter and returns the count in the
-    /// current window (rate limits, lockout).
+    /// current window (rate limits, lockout). Windows start at multiples of
+    /// `window_secs` (0 counts as 1); a hit in a later window starts over at
+    /// 1.
     fn hit(
         &self,
         key: &str,
@@ -87,10 +140,13 @@ pub trait SessionStore: Send + Sync {
         now: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Resets a counter.
+    /// Resets a counter (unknown keys are fine).
     fn reset(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Deletes sessions and records past their absolute expiry.
+    /// Deletes sessions past their absolute expiry with all their records
+    /// and index entries, revocations past the retention and finished
+    /// counter windows; returns how many sessions it deleted. Run it
+    /// periodically (every minute or so).
     fn purge_expired(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// A cheap round trip, for readiness checks.
