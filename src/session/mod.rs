@@ -1,15 +1,19 @@
 //! Sessions and their store: sessions, refresh-token records (only SHA-256
 //! hashes, never raw tokens), revocations and counters. Two backends share
 //! one trait and one conformance suite: [`embedded`] (redb, the default) and
-//! `redis`.
+//! [`redis`].
 
 #[doc(hidden)]
 pub mod conformance;
 pub mod embedded;
 pub mod model;
+pub mod redis;
+mod store;
 
 pub use embedded::EmbeddedStore;
 pub use model::*;
+pub use redis::{RedisSettings, RedisStore, RevocationEvent};
+pub use store::Store;
 
 use std::future::Future;
 
