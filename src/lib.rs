@@ -7,6 +7,7 @@
 //! (the pooled upstream client, upgrades).
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cli;

@@ -8,10 +8,12 @@ use serde::Deserialize;
 
 use super::password::Password;
 use super::service::{AuthService, Issued, LoginError};
+use super::users::Users;
 use super::{cookie_names, pages, return_to};
 use crate::body::{self, Body};
+use crate::gateway::endpoints::Ctx;
 use crate::gateway::respond::{json, json_error};
-use crate::server::ConnInfo;
+use crate::session::refresh_token::RefreshToken;
 
 /// Largest login body accepted.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -44,33 +46,63 @@ struct BadRequest {
 }
 
 /// Handles `POST /auth/login`.
-pub async fn post(svc: &AuthService, req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
+pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    let form = match read_form(&parts.headers, body).await {
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (mode, form) = match read_form(&parts.headers, body).await {
         Ok(f) => f,
         Err(bad) => return bad_request(&bad),
     };
-    let (mode, form) = form;
     if let Err(bad) = validate(&form) {
         return bad_request(&bad);
     }
     let return_path = return_to::sanitize(form.return_to.as_deref());
-    let result = svc
+    let result = match svc
         .check_password(&form.username, Password::new(form.password))
-        .await;
-    match result.and_then(|users| {
-        let roles = users
-            .get(&form.username)
-            .map(|u| u.roles().to_vec())
-            .unwrap_or_default();
-        svc.issue(&form.username, &roles, &super::service::random_id())
-    }) {
-        Ok(issued) => {
-            tracing::info!(event = "auth.login.success", user = %form.username, sid = %issued.sid, peer = %conn.peer.ip(), "login succeeded");
-            success(svc, mode, &issued, &return_path)
+        .await
+    {
+        Ok(users) => start_session(svc, &users, &form.username, &user_agent, ctx).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((issued, refresh)) => {
+            tracing::info!(event = "auth.login.success", user = %form.username, sid = %issued.sid, client = %ctx.client_ip, "login succeeded");
+            success(svc, mode, &issued, &refresh, &return_path)
         }
-        Err(e) => failure(mode, &e, &form.username, &return_path, conn),
+        Err(e) => failure(mode, &e, &form.username, &return_path, ctx),
     }
+}
+
+/// Creates the session and signs its first access token.
+async fn start_session(
+    svc: &AuthService,
+    users: &Users,
+    username: &str,
+    user_agent: &str,
+    ctx: &Ctx,
+) -> Result<(Issued, RefreshToken), LoginError> {
+    let roles = users
+        .get(username)
+        .map(|u| u.roles().to_vec())
+        .unwrap_or_default();
+    let started = svc
+        .sessions()
+        .start(username, user_agent, &ctx.client_ip.to_string())
+        .await;
+    let (session, refresh, evicted) = started.map_err(|e| {
+        tracing::warn!(error = %e, "login: session store unavailable");
+        LoginError::StoreDown
+    })?;
+    tracing::info!(event = "auth.session.created", user = %username, sid = %session.id, "session created");
+    for sid in evicted {
+        tracing::info!(event = "auth.session.revoked", user = %username, sid = %sid, reason = "session_limit", "oldest session evicted");
+    }
+    Ok((svc.issue(username, &roles, &session.id)?, refresh))
 }
 
 async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginForm), BadRequest> {
@@ -182,7 +214,13 @@ fn bad_request(bad: &BadRequest) -> Response<Body> {
     resp
 }
 
-fn success(svc: &AuthService, mode: Mode, issued: &Issued, return_path: &str) -> Response<Body> {
+fn success(
+    svc: &AuthService,
+    mode: Mode,
+    issued: &Issued,
+    refresh: &RefreshToken,
+    return_path: &str,
+) -> Response<Body> {
     let mut resp = match mode {
         Mode::Json => json(
             StatusCode::OK,
@@ -194,18 +232,14 @@ fn success(svc: &AuthService, mode: Mode, issued: &Issued, return_path: &str) ->
         ),
         Mode::Form => redirect_see_other(return_path),
     };
-    let h = resp.headers_mut();
-    let max_age = issued.expires_in;
-    h.append(
-        header::SET_COOKIE,
-        cookie_names::set(cookie_names::FINGERPRINT, &issued.fingerprint, max_age),
+    let lifetime = svc.sessions().settings().refresh_lifetime.as_secs();
+    cookie_names::append(
+        resp.headers_mut(),
+        &issued.cookies(
+            Some((refresh.expose(), lifetime)),
+            svc.settings().browser_mode,
+        ),
     );
-    if svc.settings().browser_mode {
-        h.append(
-            header::SET_COOKIE,
-            cookie_names::set(cookie_names::ACCESS, &issued.access_token, max_age),
-        );
-    }
     resp
 }
 
@@ -214,18 +248,11 @@ fn failure(
     e: &LoginError,
     username: &str,
     return_path: &str,
-    conn: ConnInfo,
+    ctx: &Ctx,
 ) -> Response<Body> {
-    if let LoginError::Busy = e {
-        tracing::warn!(event = "auth.login.failure", reason = "busy", peer = %conn.peer.ip(), "login refused: hashing queue full");
-        let mut resp = json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "too many logins in progress; retry shortly",
-        );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
-        return resp;
+    if let LoginError::Busy | LoginError::StoreDown = e {
+        tracing::warn!(event = "auth.login.failure", reason = %e, client = %ctx.client_ip, "login refused: try again later");
+        return unavailable();
     }
     if let LoginError::Internal(msg) = e {
         tracing::error!(error = %msg, "login failed internally");
@@ -235,7 +262,7 @@ fn failure(
             "internal error",
         );
     }
-    tracing::info!(event = "auth.login.failure", reason = %e, user = %username, peer = %conn.peer.ip(), "login failed");
+    tracing::info!(event = "auth.login.failure", reason = %e, user = %username, client = %ctx.client_ip, "login failed");
     match mode {
         Mode::Json => json_error(
             StatusCode::UNAUTHORIZED,
@@ -249,6 +276,18 @@ fn failure(
             return_path,
         ),
     }
+}
+
+/// 503 with `Retry-After`: the hashing pool or the store is saturated or down.
+pub fn unavailable() -> Response<Body> {
+    let mut resp = json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "temporarily unavailable; retry shortly",
+    );
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, http::HeaderValue::from_static("2"));
+    resp
 }
 
 fn redirect_see_other(location: &str) -> Response<Body> {

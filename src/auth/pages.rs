@@ -21,6 +21,21 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// A complete page around `body_html` (already escaped).
+pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response<Body> {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{}</title></head><body><main>{body_html}</main></body></html>\n",
+        escape(title)
+    );
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+        .body(body::full(html))
+        .unwrap_or_else(|_| Response::new(body::empty()))
+}
+
 /// The login page, with an optional error and the username kept.
 pub fn login(
     status: StatusCode,

@@ -13,6 +13,8 @@ use super::users::{Users, UsersError};
 use super::{fingerprint, jwt};
 use crate::clock::SharedClock;
 use crate::config::{AuthConfig, Config};
+use crate::session::StoreError;
+use crate::session::manager::Sessions;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,9 @@ pub enum AuthInitError {
     /// The hashing pool could not start.
     #[error("password hashing pool: {0}")]
     Pool(#[from] PoolError),
+    /// The session store could not be opened.
+    #[error("{0}")]
+    Store(#[from] StoreError),
 }
 
 /// Why a login failed. The HTTP answer is the same for the first three.
@@ -48,6 +53,9 @@ pub enum LoginError {
     /// Too many logins waiting for the hashing pool.
     #[error("login queue full")]
     Busy,
+    /// The session store is unavailable.
+    #[error("session store unavailable")]
+    StoreDown,
     /// Signing or hashing failed.
     #[error("internal: {0}")]
     Internal(String),
@@ -66,6 +74,23 @@ pub struct Issued {
     pub sid: String,
 }
 
+impl Issued {
+    /// The cookies that carry this token, plus an optional refresh token.
+    pub fn cookies<'a>(
+        &'a self,
+        refresh: Option<(&'a str, u64)>,
+        browser_mode: bool,
+    ) -> super::cookie_names::SessionCookies<'a> {
+        super::cookie_names::SessionCookies {
+            access_token: &self.access_token,
+            fingerprint: &self.fingerprint,
+            access_ttl: self.expires_in,
+            refresh,
+            browser_mode,
+        }
+    }
+}
+
 /// Shared authentication state.
 #[derive(Debug)]
 pub struct AuthService {
@@ -75,11 +100,13 @@ pub struct AuthService {
     pub(super) pool: Arc<HashPool>,
     pub(super) clock: SharedClock,
     pub(super) validation: jwt::Validation,
+    pub(super) sessions: Sessions,
 }
 
 impl AuthService {
-    /// Loads (or creates) signing keys and the users file.
-    pub fn new(config: &Config, clock: SharedClock) -> Result<Self, AuthInitError> {
+    /// Loads (or creates) signing keys and the users file, and opens the
+    /// session store.
+    pub async fn new(config: &Config, clock: SharedClock) -> Result<Self, AuthInitError> {
         let cfg = config.auth.clone();
         let dir = KeyDir::open(&cfg.key_dir)?;
         let ring = dir.load_or_init(cfg.key_bits, clock.unix(), grace_secs(&cfg))?;
@@ -93,12 +120,16 @@ impl AuthService {
             (false, true) => return Err(AuthInitError::NoUsersFile(cfg.users_file.clone())),
         };
         let pool = Arc::new(HashPool::new(cfg.hash_workers, cfg.hash_queue)?);
+        let store = crate::session::open(&config.session.store).await?;
+        let keep = std::time::Duration::from_secs(grace_secs(&cfg));
+        let sessions = Sessions::new(store, config.session.clone(), clock.clone(), keep).await?;
         let validation = jwt::Validation::new(
             cfg.issuer.clone(),
             cfg.audience.clone(),
             cfg.leeway.as_secs(),
         );
         Ok(Self {
+            sessions,
             validation,
             keys: watch::Sender::new(Arc::new(ring)),
             users: watch::Sender::new(Arc::new(users)),
@@ -121,6 +152,11 @@ impl AuthService {
     /// The public keys as a JWKS document.
     pub fn jwks(&self) -> serde_json::Value {
         self.ring().jwks()
+    }
+
+    /// Sessions and their store.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The settings in force.

@@ -25,6 +25,9 @@ pub enum AuthFailure {
     /// The fingerprint cookie is missing, duplicated or does not match.
     #[error("fingerprint mismatch")]
     Fingerprint,
+    /// The session was revoked (logout, eviction, token reuse).
+    #[error("session revoked")]
+    Revoked,
     /// The user no longer exists or is disabled.
     #[error("user no longer allowed")]
     UserGone,
@@ -47,6 +50,9 @@ impl AuthService {
             .get(unverified.kid())
             .ok_or(JwtError::UnknownKid)?;
         let claims = unverified.verify(&key, &self.validation, self.clock.unix())?;
+        if self.sessions.is_revoked(&claims.sid) {
+            return Err(AuthFailure::Revoked);
+        }
         let raw_fp = cookies::get_unique(headers, cookie_names::FINGERPRINT)
             .map_err(|_| AuthFailure::Fingerprint)?
             .ok_or(AuthFailure::Fingerprint)?;

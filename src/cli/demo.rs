@@ -80,13 +80,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 fn demo_config(args: &DemoArgs, data_dir: &Path, upstream: &str) -> RawConfig {
     let mut raw = RawConfig::default();
     raw.server.listen = args.listen.to_string();
-    raw.server.public_url = Some(format!("https://localhost:{}", args.listen.port()));
     raw.server.data_dir = data_dir.display().to_string();
     raw.tls.cert = data_dir.join("certs/cert.pem").display().to_string();
     raw.tls.key = data_dir.join("certs/key.pem").display().to_string();
     raw.tls.generate_dev_cert = true;
     raw.auth.users_file = data_dir.join("users.toml").display().to_string();
     raw.log.format = "pretty".into();
+    raw.admin.listen = None;
     raw.routes = vec![RawRoute {
         prefix: "/".into(),
         upstream: Some(upstream.to_string()),

@@ -4,6 +4,7 @@
 pub mod certs;
 pub mod demo;
 pub mod hash_password;
+pub mod health;
 pub mod keys;
 
 use std::path::PathBuf;
@@ -49,6 +50,12 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Read a password (stdin, or a prompt without echo) and print its hash.
     HashPassword,
+    /// Probe a running gateway's readiness; exit 0 when ready, 1 otherwise.
+    Health {
+        /// The readiness URL on the admin listener.
+        #[arg(long, default_value = health::DEFAULT_URL)]
+        url: String,
+    },
     /// Signing keys.
     Keys {
         /// Configuration file (TOML), for the key directory.
@@ -68,6 +75,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Certs { action } => certs::run(action),
         Command::Demo(args) => demo::run(args).await,
         Command::HashPassword => hash_password::run(),
+        Command::Health { url } => health::run(&url).await,
         Command::Keys { config, action } => keys::run(config, action),
     }
 }

@@ -22,6 +22,12 @@ pub struct RawConfig {
     pub identity: RawIdentity,
     /// Login, tokens, keys and cookies.
     pub auth: RawAuth,
+    /// Sessions and refresh tokens.
+    pub session: RawSession,
+    /// Redis, when `session.store = "redis"`.
+    pub redis: RawRedis,
+    /// The admin listener (health, metrics).
+    pub admin: RawAdmin,
     /// Logging.
     pub log: RawLog,
     /// Routes, matched by longest path prefix.
@@ -210,6 +216,65 @@ impl Default for RawAuth {
             hash_workers: 1,
             hash_queue: 64,
             max_token_bytes: 8 * 1024,
+        }
+    }
+}
+
+/// `[session]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSession {
+    pub store: String,
+    pub refresh_lifetime_days: u64,
+    pub idle_timeout_secs: u64,
+    pub max_per_user: usize,
+    pub reuse_grace_secs: u64,
+}
+
+impl Default for RawSession {
+    fn default() -> Self {
+        Self {
+            store: "embedded".into(),
+            refresh_lifetime_days: 30,
+            idle_timeout_secs: 7 * 86_400,
+            max_per_user: 5,
+            reuse_grace_secs: 10,
+        }
+    }
+}
+
+/// `[redis]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRedis {
+    pub url: Option<String>,
+    pub url_file: Option<String>,
+    pub key_prefix: String,
+    pub timeout_ms: u64,
+}
+
+impl Default for RawRedis {
+    fn default() -> Self {
+        Self {
+            url: None,
+            url_file: None,
+            key_prefix: "portcullis".into(),
+            timeout_ms: 1_000,
+        }
+    }
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAdmin {
+    pub listen: Option<String>,
+}
+
+impl Default for RawAdmin {
+    fn default() -> Self {
+        Self {
+            listen: Some("127.0.0.1:9090".into()),
         }
     }
 }

@@ -24,10 +24,29 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// Authentication settings.
     pub auth: AuthConfig,
+    /// Sessions and their store.
+    pub session: SessionConfig,
+    /// Admin listener (health checks, metrics); `None` when off.
+    pub admin_listen: Option<SocketAddr>,
     /// Logging.
     pub log: LogConfig,
     /// Routes; never empty.
     pub routes: Vec<Route>,
+}
+
+impl Config {
+    /// After binding port 0: derived URLs (public origin, default issuer)
+    /// take the port actually bound.
+    pub fn with_bound_port(mut self, port: u16) -> Self {
+        if self.server.public_origin_derived && self.server.listen.port() == 0 {
+            let old = self.server.public_origin.clone();
+            self.server.public_origin = format!("https://localhost:{port}");
+            if self.auth.issuer == old {
+                self.auth.issuer = self.server.public_origin.clone();
+            }
+        }
+        self
+    }
 }
 
 /// `[server]`, validated.
@@ -40,6 +59,8 @@ pub struct ServerConfig {
     /// Origin absolute URLs are built from, e.g. `https://gw.example.com`
     /// (never from the `Host` header).
     pub public_origin: String,
+    /// True when `public_origin` was derived from `listen` (no `public_url`).
+    pub public_origin_derived: bool,
     /// Peers whose forwarded headers are believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Where keys, the session store and generated certificates live.
@@ -146,6 +167,59 @@ pub struct AuthConfig {
     pub hash_queue: usize,
     /// Tokens longer than this are refused before parsing.
     pub max_token_bytes: usize,
+}
+
+/// Where sessions live.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// redb in `<data_dir>/sessions.redb`.
+    Embedded {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A Redis server shared by every instance.
+    Redis {
+        /// `redis://` or `rediss://` URL, possibly with a password.
+        url: String,
+        /// Prefix of every key.
+        key_prefix: String,
+        /// Timeout of every call.
+        timeout: Duration,
+    },
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded { path } => f.debug_struct("Embedded").field("path", path).finish(),
+            Self::Redis {
+                key_prefix,
+                timeout,
+                ..
+            } => f
+                .debug_struct("Redis")
+                .field("url", &"<redacted>")
+                .field("key_prefix", key_prefix)
+                .field("timeout", timeout)
+                .finish(),
+        }
+    }
+}
+
+/// `[session]`, validated.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The backend.
+    pub store: StoreConfig,
+    /// Absolute session lifetime (at most 90 days).
+    pub refresh_lifetime: Duration,
+    /// A session unused for this long ends.
+    pub idle_timeout: Duration,
+    /// Live sessions per user; the oldest is evicted beyond it.
+    pub max_per_user: usize,
+    /// A replayed refresh token within this window counts as a concurrent
+    /// tab, not theft.
+    pub reuse_grace: Duration,
 }
 
 /// Log output format.

@@ -79,3 +79,29 @@ fn to_login(path_and_query: &str) -> Response<Body> {
         .body(body::empty())
         .unwrap_or_else(|_| Response::new(body::empty()))
 }
+
+/// A top-level navigation from another site: `SameSite=Strict` cookies were
+/// not sent, so a signed-in user would look signed out. Only when no cookie
+/// of ours came along (a stale one means a real failure).
+pub fn is_cross_site_navigation<B>(req: &Request<B>) -> bool {
+    let h = req.headers();
+    wants_html(req)
+        && h.get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes() == b"cross-site")
+        && crate::auth::cookie_names::ALL
+            .iter()
+            .all(|name| matches!(crate::headers::cookies::get_unique(h, name), Ok(None)))
+}
+
+/// A page that reloads the same URL from our own origin, so the browser
+/// sends its `SameSite=Strict` cookies on the second, same-site navigation.
+pub fn reload_same_site(here: &str) -> Response<Body> {
+    let target = crate::auth::pages::escape(&return_to::sanitize(Some(here)));
+    crate::auth::pages::page(
+        StatusCode::OK,
+        "Continuing",
+        &format!(
+            "<meta http-equiv=\"refresh\" content=\"0;url={target}\"><p><a href=\"{target}\">Continue</a></p>"
+        ),
+    )
+}

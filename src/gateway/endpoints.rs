@@ -1,11 +1,14 @@
-//! The gateway's own endpoints, answered before routing: login and the
-//! public keys.
+//! The gateway's own endpoints, answered before routing: login, refresh,
+//! logout, sessions, and the public keys.
+
+use std::net::IpAddr;
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
+use super::csrf;
 use super::respond::{json, json_error};
-use crate::auth::{AuthService, login};
+use crate::auth::{AuthService, login, logout, refresh, sessions_api};
 use crate::body::Body;
 use crate::server::ConnInfo;
 
@@ -13,6 +16,17 @@ use crate::server::ConnInfo;
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// Prefix of every authentication endpoint.
 pub const AUTH_PREFIX: &str = "/auth/";
+
+/// What an endpoint knows about the request beyond itself.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The connection.
+    pub conn: ConnInfo,
+    /// The client's address (the peer, or from a trusted proxy's header).
+    pub client_ip: IpAddr,
+    /// Our public origin.
+    pub public_origin: String,
+}
 
 /// True when the gateway answers `path` itself.
 pub fn is_own(path: &str) -> bool {
@@ -23,15 +37,41 @@ pub fn is_own(path: &str) -> bool {
 pub async fn handle(
     auth: &AuthService,
     req: Request<Incoming>,
-    conn: ConnInfo,
+    ctx: &Ctx,
     path: &str,
     query: Option<&str>,
 ) -> Response<Body> {
+    let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if state_changing && !csrf::same_origin(req.headers(), &ctx.public_origin) {
+        tracing::info!(
+            event = "auth.security.csrf",
+            path,
+            "cross-origin state change refused"
+        );
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "cross-origin requests may not change state",
+        );
+    }
+    let get = matches!(*req.method(), Method::GET | Method::HEAD);
     match (req.method(), path) {
-        (&Method::GET | &Method::HEAD, JWKS_PATH) => json(StatusCode::OK, &auth.jwks()),
-        (&Method::GET | &Method::HEAD, "/auth/login") => login::get(query),
-        (&Method::POST, "/auth/login") => login::post(auth, req, conn).await,
-        (_, JWKS_PATH | "/auth/login") => json_error(
+        (_, JWKS_PATH) if get => json(StatusCode::OK, &auth.jwks()),
+        (_, "/auth/login") if get => login::get(query),
+        (&Method::POST, "/auth/login") => login::post(auth, req, ctx).await,
+        (&Method::POST, "/auth/refresh") => refresh::post(auth, req.headers()).await,
+        (_, "/auth/logout") if get => logout::confirm_page(),
+        (&Method::POST, "/auth/logout") => logout::post(auth, req.headers(), false).await,
+        (&Method::POST, "/auth/logout-all") => logout::post(auth, req.headers(), true).await,
+        (_, "/auth/sessions") if get => sessions_api::list(auth, req.headers()).await,
+        (&Method::DELETE, p) if p.starts_with("/auth/sessions/") => {
+            sessions_api::revoke(auth, req.headers(), &p["/auth/sessions/".len()..]).await
+        }
+        (
+            _,
+            JWKS_PATH | "/auth/login" | "/auth/refresh" | "/auth/logout" | "/auth/logout-all"
+            | "/auth/sessions",
+        ) => json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "method not allowed",

@@ -1,6 +1,7 @@
 //! The request pipeline. [`Gateway::handle`] orders the stages; each stage
 //! lives in its own module.
 
+pub mod csrf;
 pub mod deny;
 pub mod endpoints;
 pub mod forward;
@@ -15,7 +16,7 @@ use std::time::Instant;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
-use crate::auth::AuthService;
+use crate::auth::{AuthService, Identity};
 use crate::body::Body;
 use crate::clock::SharedClock;
 use crate::config::{Config, Limits, Policy, Route};
@@ -42,7 +43,7 @@ pub struct Gateway {
     upstreams: Upstreams,
     security: CompiledSecurityHeaders,
     path_options: PathOptions,
-    auth: AuthService,
+    auth: Arc<AuthService>,
     shutdown: tokio_util::sync::CancellationToken,
 }
 
@@ -59,13 +60,13 @@ pub enum GatewayError {
 
 impl Gateway {
     /// Builds the gateway from a validated configuration.
-    pub fn new(config: Arc<Config>, clock: SharedClock) -> Result<Self, GatewayError> {
+    pub async fn new(config: Arc<Config>, clock: SharedClock) -> Result<Self, GatewayError> {
         let security = config
             .headers
             .compile()
             .map_err(|e| GatewayError::Headers(e.to_string()))?;
         Ok(Self {
-            auth: AuthService::new(&config, clock)?,
+            auth: Arc::new(AuthService::new(&config, clock).await?),
             routes: RouteTable::new(config.routes.clone()),
             upstreams: Upstreams::new(&config.upstream),
             path_options: PathOptions {
@@ -83,7 +84,7 @@ impl Gateway {
     }
 
     /// The authentication service.
-    pub fn auth(&self) -> &AuthService {
+    pub fn auth(&self) -> &Arc<AuthService> {
         &self.auth
     }
 
@@ -141,52 +142,37 @@ impl Gateway {
             .unwrap_or("/")
             .to_string();
         let (raw_path, query) = path::split_path_query(&raw);
-        let normalized = match path::normalize(raw_path, &self.path_options) {
-            Ok(p) => p.into_owned(),
-            Err(e) => {
-                tracing::debug!(error = %e, "path refused");
-                return Outcome::Own(respond::json_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_path",
-                    "the request path is malformed or ambiguous",
-                ));
-            }
+        let Ok(normalized) = path::normalize(raw_path, &self.path_options).map(|p| p.into_owned())
+        else {
+            return Outcome::Own(bad_path());
         };
         if endpoints::is_own(&normalized) {
+            let ctx = self.ctx(conn, req.headers());
             return Outcome::Own(
-                endpoints::handle(&self.auth, req, conn, &normalized, query).await,
+                endpoints::handle(&self.auth, req, &ctx, &normalized, query).await,
             );
         }
-        let Ok(found) = self.routes.find(&normalized) else {
-            return Outcome::Own(respond::json_error(
-                StatusCode::BAD_REQUEST,
-                "bad_path",
-                "the request path is malformed or ambiguous",
-            ));
-        };
-        let Some(route) = found else {
-            return Outcome::Own(respond::json_error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no route for this path",
-            ));
+        let route = match self.routes.find(&normalized) {
+            Ok(Some(route)) => route,
+            Ok(None) => {
+                return Outcome::Own(respond::json_error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no route for this path",
+                ));
+            }
+            Err(_) => return Outcome::Own(bad_path()),
         };
         if let Some(resp) = method_check(route, req.method()) {
             return Outcome::Own(resp);
         }
-        let identity = match &route.policy {
-            Policy::Public => None,
-            Policy::Authenticated { roles } => match self.auth.authenticate(req.headers()) {
-                Ok(id) if id.has_any_role(roles) => Some(id),
-                Ok(id) => return Outcome::Own(deny::forbidden(&id, &route.prefix)),
-                Err(failure) => {
-                    let here = match query {
-                        Some(q) => format!("{normalized}?{q}"),
-                        None => normalized.clone(),
-                    };
-                    return Outcome::Own(deny::unauthenticated(&failure, &req, &here));
-                }
-            },
+        let here = match query {
+            Some(q) => format!("{normalized}?{q}"),
+            None => normalized.clone(),
+        };
+        let (identity, cookies) = match self.authorize(route, &req, &here).await {
+            Ok(pair) => pair,
+            Err(resp) => return Outcome::Own(resp),
         };
         let target = forward::Target {
             route,
@@ -195,7 +181,51 @@ impl Gateway {
             request_id,
             identity,
         };
-        forward::forward(self, req, conn, target).await
+        let mut outcome = forward::forward(self, req, conn, target).await;
+        let resp = match &mut outcome {
+            Outcome::Own(r) | Outcome::Proxied(r) => r,
+        };
+        for c in cookies {
+            resp.headers_mut().append(header::SET_COOKIE, c);
+        }
+        outcome
+    }
+
+    /// Applies the route policy: who the user is (refreshing a browser
+    /// session inline when its access token has expired), or the refusal.
+    async fn authorize<B>(
+        &self,
+        route: &Route,
+        req: &Request<B>,
+        here: &str,
+    ) -> Result<(Option<Identity>, Vec<HeaderValue>), Response<Body>> {
+        let Policy::Authenticated { roles } = &route.policy else {
+            return Ok((None, Vec::new()));
+        };
+        let (id, cookies) = match self.auth.authenticate(req.headers()) {
+            Ok(id) => (id, Vec::new()),
+            Err(failure) => match self.auth.inline_refresh(req.headers(), &failure).await {
+                Some(pair) => pair,
+                None if deny::is_cross_site_navigation(req) => {
+                    return Err(deny::reload_same_site(here));
+                }
+                None => return Err(deny::unauthenticated(&failure, req, here)),
+            },
+        };
+        if !id.has_any_role(roles) {
+            return Err(deny::forbidden(&id, &route.prefix));
+        }
+        Ok((Some(id), cookies))
+    }
+
+    /// The request context the gateway's own endpoints need.
+    fn ctx(&self, conn: ConnInfo, headers: &http::HeaderMap) -> endpoints::Ctx {
+        let trusted = &self.config.server.trusted_proxies;
+        endpoints::Ctx {
+            conn,
+            client_ip: crate::headers::forwarded::client_ip(conn.peer.ip(), headers, trusted),
+            public_origin: self.config.server.public_origin.clone(),
+        }
     }
 
     pub(crate) fn upstreams(&self) -> &Upstreams {
@@ -211,6 +241,14 @@ impl Gateway {
     pub fn stop(&self) {
         self.shutdown.cancel();
     }
+}
+
+fn bad_path() -> Response<Body> {
+    respond::json_error(
+        StatusCode::BAD_REQUEST,
+        "bad_path",
+        "the request path is malformed or ambiguous",
+    )
 }
 
 /// 405 with `Allow` when the route restricts methods.

@@ -19,6 +19,8 @@ pub struct Bound {
     pub https: SocketAddr,
     /// The redirect listener, if configured.
     pub http: Option<SocketAddr>,
+    /// The admin listener, if configured.
+    pub admin: Option<SocketAddr>,
 }
 
 /// Why the server could not start.
@@ -48,21 +50,34 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let tls_config = tls::server_config(&config.tls)?;
     let (_tls_tx, tls_rx) = watch::channel(tls_config);
-    let gateway = Arc::new(Gateway::new(
-        config.clone(),
-        Arc::new(crate::clock::SystemClock),
-    )?);
     let https = bind(config.server.listen).await?;
+    let port = https.local_addr().map(|a| a.port()).unwrap_or(0);
+    let config = Arc::new(Config::clone(&config).with_bound_port(port));
+    let clock = Arc::new(crate::clock::SystemClock);
+    let gateway = Arc::new(Gateway::new(config.clone(), clock).await?);
+    crate::auth::rotation::spawn(gateway.auth().clone(), shutdown.clone());
+    let auth = gateway.auth().clone();
+    let keep = std::time::Duration::from_secs(crate::auth::service::grace_secs(auth.settings()));
+    let stop = shutdown.clone();
+    tokio::spawn(async move { auth.sessions().follow_revocations(keep, stop).await });
     let http = match config.server.http_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    let admin = match config.admin_listen {
         Some(addr) => Some(bind(addr).await?),
         None => None,
     };
     let bound = Bound {
         https: https.local_addr().unwrap_or(config.server.listen),
         http: http.as_ref().and_then(|l| l.local_addr().ok()),
+        admin: admin.as_ref().and_then(|l| l.local_addr().ok()),
     };
-    let http_addr = bound.http.map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(https = %bound.https, http = %http_addr, "listening");
+    if let Some(l) = admin {
+        tokio::spawn(crate::admin::serve(l, gateway.clone(), shutdown.clone()));
+    }
+    let text = |a: Option<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(https = %bound.https, http = %text(bound.http), admin = %text(bound.admin), "listening");
     if let Some(tx) = ready {
         let _ = tx.send(bound);
     }

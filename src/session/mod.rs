@@ -6,8 +6,11 @@
 #[doc(hidden)]
 pub mod conformance;
 pub mod embedded;
+pub mod manager;
 pub mod model;
 pub mod redis;
+pub mod refresh_token;
+pub mod revocations;
 mod store;
 
 pub use embedded::EmbeddedStore;
@@ -155,4 +158,28 @@ pub trait SessionStore: Send + Sync {
 
     /// A cheap round trip, for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Opens the configured backend.
+pub async fn open(cfg: &crate::config::StoreConfig) -> Result<Store, StoreError> {
+    use crate::config::StoreConfig;
+    Ok(match cfg {
+        StoreConfig::Embedded { path } => {
+            let path = path.clone();
+            let opened = tokio::task::spawn_blocking(move || EmbeddedStore::open(path)).await;
+            Store::Embedded(opened.map_err(|e| StoreError::Unavailable(e.to_string()))??)
+        }
+        StoreConfig::Redis {
+            url,
+            key_prefix,
+            timeout,
+        } => Store::Redis(
+            RedisStore::connect(RedisSettings {
+                url: url.clone(),
+                key_prefix: key_prefix.clone(),
+                timeout: *timeout,
+            })
+            .await?,
+        ),
+    })
 }

@@ -20,6 +20,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// The redirect listener, when configured.
     pub http_addr: Option<SocketAddr>,
+    /// The admin listener.
+    pub admin_addr: Option<SocketAddr>,
     /// Temporary directory holding config, certs and data.
     pub dir: tempfile::TempDir,
     /// Every stderr line the process wrote so far.
@@ -55,6 +57,9 @@ generate_dev_cert = true
 
 [auth]
 users_file = "{dir}/users.toml"
+
+[admin]
+listen = "127.0.0.1:0"
 
 [log]
 level = "debug"
@@ -152,11 +157,13 @@ impl Gateway {
             .parse()
             .expect("addr");
         let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
+        let admin_addr = v["admin"].as_str().and_then(|s| s.parse().ok());
         let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
         Gateway {
             child,
             addr,
             http_addr,
+            admin_addr,
             dir,
             logs,
             cert_pem,

@@ -1,0 +1,70 @@
+//! The admin listener, separate from traffic (default loopback only):
+//! `/health/live` and `/health/ready`.
+
+pub mod health;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http::{Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::body::Body;
+use crate::gateway::Gateway;
+use crate::gateway::respond::{json, json_error};
+
+/// Serves the admin endpoints until `shutdown`.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: CancellationToken) {
+    loop {
+        let tcp = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed on the admin listener");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.cancelled() => return,
+        };
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let gateway = gateway.clone();
+                async move { Ok::<_, Infallible>(handle(&gateway, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(5))
+                .serve_connection(TokioIo::new(tcp), svc);
+            let _ = conn.await;
+        });
+    }
+}
+
+async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET {
+        return json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "GET only",
+        );
+    }
+    match req.uri().path() {
+        "/health/live" => json(StatusCode::OK, &serde_json::json!({ "status": "healthy" })),
+        "/health/ready" => {
+            let report = health::ready(gateway).await;
+            let status = if report.ok() {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            json(status, &report.to_json())
+        }
+        _ => json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
+    }
+}

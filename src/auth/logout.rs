@@ -1,0 +1,92 @@
+//! `POST /auth/logout` (this session), `POST /auth/logout-all` (every
+//! session of the user) and `GET /auth/logout` (a confirmation page, so a
+//! cross-site image cannot sign anyone out).
+
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+
+use super::cookie_names;
+use super::identity::Identity;
+use super::login::unavailable;
+use super::service::AuthService;
+use crate::body::{self, Body};
+use crate::gateway::respond::{json, json_error};
+
+/// Who is asking: a valid access token, or (browser mode) a refresh that
+/// succeeds. `Err` is the response to send.
+pub async fn identify(
+    svc: &AuthService,
+    headers: &HeaderMap,
+) -> Result<(Identity, Vec<HeaderValue>), Response<Body>> {
+    match svc.authenticate(headers) {
+        Ok(id) => Ok((id, Vec::new())),
+        Err(failure) => match svc.inline_refresh(headers, &failure).await {
+            Some(pair) => Ok(pair),
+            None => Err(json_error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "authentication required",
+            )),
+        },
+    }
+}
+
+/// Handles the logout endpoints.
+pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response<Body> {
+    let id = match identify(svc, headers).await {
+        Ok((id, _)) => id,
+        Err(mut resp) => {
+            cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
+            return resp;
+        }
+    };
+    let result = if all {
+        svc.sessions()
+            .revoke_all(&id.user)
+            .await
+            .map(|ids| ids.len())
+    } else {
+        svc.sessions().revoke(&id.session).await.map(usize::from)
+    };
+    let Ok(revoked) = result else {
+        return unavailable();
+    };
+    let event = if all {
+        "auth.logout.all"
+    } else {
+        "auth.logout"
+    };
+    tracing::info!(event, user = %id.user, sid = %id.session, revoked, "signed out");
+    let mut resp = if wants_html(headers) {
+        see_other("/auth/login")
+    } else {
+        json(StatusCode::OK, &serde_json::json!({ "revoked": revoked }))
+    };
+    cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
+    resp
+}
+
+fn wants_html(h: &HeaderMap) -> bool {
+    h.get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+fn see_other(location: &'static str) -> Response<Body> {
+    let mut resp = Response::new(body::empty());
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    resp.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static(location));
+    resp
+}
+
+/// The page behind the documented sign-out link.
+pub fn confirm_page() -> Response<Body> {
+    super::pages::page(
+        StatusCode::OK,
+        "Sign out",
+        "<h1>Sign out</h1><form method=\"post\" action=\"/auth/logout\">\
+<p><button type=\"submit\">Sign out of this device</button></p></form>\
+<form method=\"post\" action=\"/auth/logout-all\">\
+<p><button type=\"submit\">Sign out everywhere</button></p></form>",
+    )
+}

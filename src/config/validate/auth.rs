@@ -1,0 +1,152 @@
+//! `[auth]`, `[session]`, `[redis]`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::{positive, resolve};
+use crate::config::error::ConfigErrors;
+use crate::config::raw::*;
+use crate::config::types::*;
+
+/// Longest access-token lifetime accepted.
+pub const MAX_ACCESS_TTL_SECS: u64 = 3600;
+/// Largest clock leeway accepted.
+pub const MAX_LEEWAY_SECS: u64 = 60;
+
+pub(super) fn auth(
+    raw: &RawAuth,
+    server: &ServerConfig,
+    base: &Path,
+    errs: &mut ConfigErrors,
+) -> Option<AuthConfig> {
+    if raw.access_token_ttl_secs == 0 || raw.access_token_ttl_secs > MAX_ACCESS_TTL_SECS {
+        errs.push("auth.access_token_ttl_secs", format!("must be between 1 and {MAX_ACCESS_TTL_SECS} seconds; short tokens limit the damage of a leak (900 is the default)"));
+    }
+    if raw.leeway_secs > MAX_LEEWAY_SECS {
+        errs.push(
+            "auth.leeway_secs",
+            format!("must be at most {MAX_LEEWAY_SECS} seconds"),
+        );
+    }
+    if ![2048, 3072, 4096].contains(&raw.key_bits) {
+        errs.push("auth.key_bits", "must be 2048, 3072 or 4096");
+    }
+    if raw.audience.is_empty() {
+        errs.push("auth.audience", "must not be empty");
+    }
+    if raw.hash_workers == 0 {
+        errs.push("auth.hash_workers", "must be at least 1");
+    }
+    if raw.max_token_bytes < 512 {
+        errs.push("auth.max_token_bytes", "must be at least 512");
+    }
+    let key_dir = match &raw.key_dir {
+        Some(d) => resolve(base, d),
+        None => server.data_dir.join("keys"),
+    };
+    Some(AuthConfig {
+        users_file: resolve(base, &raw.users_file),
+        issuer: raw
+            .issuer
+            .clone()
+            .unwrap_or_else(|| server.public_origin.clone()),
+        audience: raw.audience.clone(),
+        access_token_ttl: Duration::from_secs(raw.access_token_ttl_secs),
+        leeway: Duration::from_secs(raw.leeway_secs),
+        key_dir,
+        key_bits: raw.key_bits,
+        key_rotation: positive("auth.key_rotation_days", raw.key_rotation_days, "s", errs) * 86_400,
+        browser_mode: raw.browser_mode,
+        hash_workers: raw.hash_workers,
+        hash_queue: raw.hash_queue,
+        max_token_bytes: raw.max_token_bytes,
+    })
+}
+
+/// Longest absolute session lifetime accepted.
+pub const MAX_REFRESH_DAYS: u64 = 90;
+
+pub(super) fn session(
+    raw: &RawSession,
+    redis: &RawRedis,
+    data_dir: &Path,
+    base: &Path,
+    errs: &mut ConfigErrors,
+) -> Option<SessionConfig> {
+    if raw.refresh_lifetime_days == 0 || raw.refresh_lifetime_days > MAX_REFRESH_DAYS {
+        errs.push(
+            "session.refresh_lifetime_days",
+            format!("must be between 1 and {MAX_REFRESH_DAYS} (30 is the default)"),
+        );
+    }
+    if raw.max_per_user == 0 {
+        errs.push("session.max_per_user", "must be at least 1");
+    }
+    if raw.reuse_grace_secs > 60 {
+        errs.push(
+            "session.reuse_grace_secs",
+            "must be at most 60; a long window weakens theft detection",
+        );
+    }
+    let store = match raw.store.as_str() {
+        "embedded" => StoreConfig::Embedded {
+            path: data_dir.join("sessions.redb"),
+        },
+        "redis" => redis_store(redis, base, errs)?,
+        other => {
+            errs.push(
+                "session.store",
+                format!("`{other}` is not a store; write \"embedded\" or \"redis\""),
+            );
+            return None;
+        }
+    };
+    Some(SessionConfig {
+        store,
+        refresh_lifetime: Duration::from_secs(raw.refresh_lifetime_days * 86_400),
+        idle_timeout: positive(
+            "session.idle_timeout_secs",
+            raw.idle_timeout_secs,
+            "s",
+            errs,
+        ),
+        max_per_user: raw.max_per_user,
+        reuse_grace: Duration::from_secs(raw.reuse_grace_secs),
+    })
+}
+
+pub(super) fn redis_store(
+    raw: &RawRedis,
+    base: &Path,
+    errs: &mut ConfigErrors,
+) -> Option<StoreConfig> {
+    let url = match (&raw.url, &raw.url_file) {
+        (Some(u), None) => u.trim().to_string(),
+        (None, Some(f)) => match std::fs::read_to_string(resolve(base, f)) {
+            Ok(u) => u.trim().to_string(),
+            Err(e) => {
+                errs.push("redis.url_file", format!("cannot read {f}: {e}"));
+                return None;
+            }
+        },
+        (Some(_), Some(_)) => {
+            errs.push("redis.url", "set either url or url_file, not both");
+            return None;
+        }
+        (None, None) => {
+            errs.push(
+                "redis.url",
+                "is required when session.store = \"redis\", e.g. \"redis://127.0.0.1:6379\"",
+            );
+            return None;
+        }
+    };
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        errs.push("redis.url", "must start with redis:// or rediss://");
+    }
+    Some(StoreConfig::Redis {
+        url,
+        key_prefix: raw.key_prefix.clone(),
+        timeout: positive("redis.timeout_ms", raw.timeout_ms, "ms", errs),
+    })
+}

@@ -1,0 +1,167 @@
+//! Converts the raw configuration into the typed one, collecting every
+//! problem instead of stopping at the first.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod auth;
+mod requests;
+mod server;
+
+use super::error::ConfigErrors;
+use super::raw::*;
+use super::types::*;
+use auth::*;
+use requests::*;
+use server::*;
+
+/// Validates everything, reporting all errors together.
+pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
+    let mut errs = ConfigErrors::default();
+    let server = server(&raw.server, base, &mut errs);
+    let tls = tls(&raw.tls, base, &mut errs);
+    let upstream = upstream(&raw.upstream, &mut errs);
+    let limits = limits(&raw.limits, &mut errs);
+    let headers = headers(&raw.headers, &mut errs);
+    let identity = identity(&raw.identity, &mut errs);
+    let log = log(&raw.log, &mut errs);
+    let admin_listen = match raw.admin.listen.as_deref() {
+        None | Some("") => None,
+        Some(v) => addr("admin.listen", v, &mut errs),
+    };
+    let data_dir = resolve(base, &raw.server.data_dir);
+    let session = session(&raw.session, &raw.redis, &data_dir, base, &mut errs);
+    let routes = routes(&raw.routes, raw.limits.max_body_bytes, &mut errs);
+    let auth = server
+        .as_ref()
+        .and_then(|s| auth(&raw.auth, s, base, &mut errs));
+    match (server, tls, upstream, limits, auth, session) {
+        (Some(server), Some(tls), Some(upstream), Some(limits), Some(auth), Some(session))
+            if errs.is_empty() =>
+        {
+            Ok(Config {
+                server,
+                tls,
+                upstream,
+                limits,
+                headers,
+                identity,
+                auth,
+                session,
+                admin_listen,
+                log,
+                routes,
+            })
+        }
+        _ => Err(errs),
+    }
+}
+
+pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
+
+pub(super) fn addr(key: &str, v: &str, errs: &mut ConfigErrors) -> Option<SocketAddr> {
+    match v.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            errs.push(
+                key,
+                format!("`{v}` is not an address; write e.g. \"0.0.0.0:8443\" or \"[::]:8443\""),
+            );
+            None
+        }
+    }
+}
+
+pub(super) fn positive(key: &str, v: u64, unit: &str, errs: &mut ConfigErrors) -> Duration {
+    if v == 0 {
+        errs.push(key, format!("must be greater than zero ({unit})"));
+    }
+    if unit == "ms" {
+        Duration::from_millis(v)
+    } else {
+        Duration::from_secs(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::RawRoute;
+
+    fn route(prefix: &str, upstream: Option<&str>) -> RawRoute {
+        RawRoute {
+            prefix: prefix.into(),
+            upstream: upstream.map(str::to_string),
+            ..RawRoute::default()
+        }
+    }
+
+    /// Every problem is reported at once, each under its own key.
+    #[test]
+    fn reports_every_error_with_its_key() {
+        let mut raw = RawConfig::default();
+        raw.tls.min_version = "1.0".into();
+        raw.upstream.connect_timeout_ms = 0;
+        raw.auth.access_token_ttl_secs = 7200;
+        raw.session.refresh_lifetime_days = 365;
+        raw.server.trusted_proxies = vec!["not-a-cidr".into()];
+        raw.routes = vec![route("/", None), route("api", Some("ftp://x"))];
+        let errs = validate(raw, Path::new(".")).unwrap_err();
+        let keys: Vec<_> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        for want in [
+            "tls.min_version",
+            "upstream.connect_timeout_ms",
+            "auth.access_token_ttl_secs",
+            "session.refresh_lifetime_days",
+            "server.trusted_proxies[0]",
+            "routes[0].upstream",
+            "routes[1].prefix",
+            "routes[1].upstream",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {keys:?}");
+        }
+    }
+
+    /// A minimal valid configuration converts, with defaults filled in.
+    #[test]
+    fn minimal_config_is_valid() {
+        let raw = RawConfig {
+            routes: vec![route("/", Some("http://127.0.0.1:3000"))],
+            ..RawConfig::default()
+        };
+        let cfg = validate(raw, Path::new("/etc/p")).unwrap();
+        assert_eq!(cfg.server.public_origin, "https://localhost:8443");
+        assert_eq!(cfg.auth.issuer, "https://localhost:8443");
+        assert_eq!(cfg.auth.key_dir, PathBuf::from("/etc/p/data/keys"));
+        assert_eq!(
+            cfg.routes[0].policy,
+            Policy::Authenticated { roles: vec![] }
+        );
+        assert_eq!(cfg.auth.access_token_ttl, Duration::from_secs(900));
+    }
+
+    /// Redis needs a URL; public origins must be https without a path.
+    #[test]
+    fn refuses_incomplete_redis_and_bad_origin() {
+        let mut raw = RawConfig {
+            routes: vec![route("/", Some("http://127.0.0.1:3000"))],
+            ..RawConfig::default()
+        };
+        raw.session.store = "redis".into();
+        raw.server.public_url = Some("http://gw.example/path".into());
+        let errs = validate(raw, Path::new(".")).unwrap_err();
+        let keys: Vec<_> = errs.0.iter().map(|e| e.key.as_str()).collect();
+        assert!(
+            keys.contains(&"redis.url") && keys.contains(&"server.public_url"),
+            "{keys:?}"
+        );
+    }
+}
