@@ -2,6 +2,19 @@
 //! hashes, never raw tokens), revocations and counters. Two backends share
 //! one trait and one conformance suite: [`embedded`] (redb, the default) and
 //! [`redis`].
+//!
+//! The gateway holds a [`Store`], which is either backend.
+//!
+//! **Grace window without raw tokens.** A refresh record is only
+//! `SHA-256(token)` plus a state: Active, or Used with the time of its first
+//! rotation and a replay count. A replay of a Used token within the grace
+//! window cannot be given "the same successor" (its raw value was never
+//! stored), so it gets a fresh successor of its own, stored as one more
+//! Active record of the same session: both tabs end up logged in, each with
+//! a working token, and the family stays intact. At most
+//! [`MAX_GRACE_SIBLINGS`] such siblings per used record; the next replay,
+//! like any replay after the window, is treated as theft and revokes the
+//! whole session.
 
 #[doc(hidden)]
 pub mod conformance;

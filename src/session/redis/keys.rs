@@ -1,21 +1,5 @@
-//! Key layout and the session ⇄ Redis-hash codec.
-//!
-//! ```text
-//! P:{s:SID}:session     hash    the session's fields           TTL: expires_at
-//! P:{s:SID}:rt:HASH     hash    st (a|u), at, n (grace count)   TTL: expires_at
-//! P:{s:SID}:tokens      set     every HASH of the session       TTL: expires_at
-//! P:u:USER              zset    SID scored by created           TTL: latest expiry
-//! P:expiries            zset    SID scored by expires_at        TTL: latest expiry
-//! P:revoked             zset    SID scored by revocation time   TTL: retention
-//! P:c:KEY               hash    w (window start), n (count)     TTL: window end
-//! P:revocations         pub/sub channel of revoked SIDs
-//! ```
-//!
-//! `P` is the configured prefix. `{s:SID}` is a Cluster hash tag: every key
-//! of one session lands in one slot, so the scripts that touch them stay
-//! atomic under Cluster. Session ids and hashes are checked to be base64url
-//! before any key is built, and the prefix may not contain braces, so no
-//! input can move a key into another session's tag.
+//! Key layout (documented in the parent module) and the session ⇄
+//! Redis-hash codec.
 
 use crate::session::{Session, StoreError};
 

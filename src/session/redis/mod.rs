@@ -7,7 +7,7 @@
 //!
 //! Atomicity: every change to one session (create, rotate, revoke, purge) is
 //! one Lua script over that session's keys, which share the `{s:SID}` hash
-//! tag (see [`keys`]). The indexes (the user's sessions, expiries,
+//! tag (key layout below). The indexes (the user's sessions, expiries,
 //! revocations) are separate keys updated by separate commands after the
 //! session script; under Redis Cluster they live in other slots, so they are
 //! eventually consistent with the sessions: a crash between the two steps
@@ -16,6 +16,35 @@
 //! revoked, so it cannot refresh). Eviction past the per-user limit reads
 //! the index and then revokes, so two logins of one user at the same instant
 //! may both evict.
+//!
+//! Fan-out: every revocation the store makes is also published on
+//! `P:revocations` (see [`RedisStore::subscribe_revocations`]). `revoke` and
+//! `revoke_all` fail if the publish fails (retrying them is harmless);
+//! eviction in `create` and reuse in `rotate` only log it, because their
+//! own answer matters more and subscribers catch up at their next resync.
+//!
+//! Deployments: this is standalone Redis (`redis://`, `rediss://`). No
+//! script or command spans two slots, so a Cluster or Sentinel connection
+//! can replace the [`ConnectionManager`] without changing the layout.
+//!
+//! Key layout:
+//!
+//! ```text
+//! P:{s:SID}:session     hash    the session's fields           TTL: expires_at
+//! P:{s:SID}:rt:HASH     hash    st (a|u), at, n (grace count)   TTL: expires_at
+//! P:{s:SID}:tokens      set     every HASH of the session       TTL: expires_at
+//! P:u:USER              zset    SID scored by created           TTL: latest expiry
+//! P:expiries            zset    SID scored by expires_at        TTL: latest expiry
+//! P:revoked             zset    SID scored by revocation time   TTL: retention
+//! P:c:KEY               hash    w (window start), n (count)     TTL: window end
+//! P:revocations         pub/sub channel of revoked SIDs
+//! ```
+//!
+//! `P` is the configured prefix. `{s:SID}` is a Cluster hash tag: every key
+//! of one session lands in one slot, so the scripts that touch them stay
+//! atomic under Cluster. Session ids and hashes are checked to be base64url
+//! before any key is built, and the prefix may not contain braces, so no
+//! input can move a key into another session's tag.
 
 mod keys;
 mod ops;
@@ -89,8 +118,14 @@ impl RedisStore {
     /// Builds the store without contacting Redis: the connection is made on
     /// the first call, and every call fails with
     /// [`StoreError::Unavailable`] (within the timeout) until Redis answers.
-    /// Fails only on a malformed URL or key prefix.
+    /// Fails only on a malformed URL or key prefix, or when called outside
+    /// a Tokio runtime (the connection needs one for its background task).
     pub fn connect_lazy(cfg: RedisSettings) -> Result<Self, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::Unavailable(
+                "the redis store must be built inside a Tokio runtime".into(),
+            ));
+        }
         if !keys::valid_prefix(&cfg.key_prefix) {
             return Err(StoreError::Unavailable(
                 "redis key prefix must be 1-64 printable characters without braces".into(),

@@ -111,8 +111,8 @@ async fn tls_url_against_silent_server_times_out() {
 }
 
 /// A malformed URL or prefix is refused up front, with no password echoed.
-#[test]
-fn bad_settings_are_refused() {
+#[tokio::test]
+async fn bad_settings_are_refused() {
     let bad_url = settings("redis://:s3cret@[::1".into(), "pc", SHORT);
     let err = RedisStore::connect_lazy(bad_url).expect_err("bad url");
     assert!(!err.to_string().contains("s3cret"), "{err}");
@@ -120,6 +120,16 @@ fn bad_settings_are_refused() {
     assert!(RedisStore::connect_lazy(bad_prefix).is_err());
     let shown = format!("{:?}", settings("redis://:s3cret@host".into(), "pc", SHORT));
     assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+/// Outside a Tokio runtime, building a store is an error, not a panic.
+#[test]
+fn outside_a_runtime_is_an_error() {
+    let cfg = settings("redis://127.0.0.1:6379".into(), "pc", SHORT);
+    assert!(matches!(
+        RedisStore::connect_lazy(cfg),
+        Err(StoreError::Unavailable(_))
+    ));
 }
 
 /// A TCP forwarder to the local Redis that can cut every connection.
@@ -219,4 +229,42 @@ async fn delete_prefix(store: &RedisStore, prefix: &str) {
         del.arg(keys);
         store.query::<()>(del).await.expect("del");
     }
+}
+
+/// After every connection is cut, calls fail fast or succeed, and the store
+/// is working again shortly, by itself, with the data intact.
+#[tokio::test]
+async fn store_recovers_after_connections_drop() {
+    let proxy = Proxy::start().await;
+    let prefix = format!("pc-test-{:016x}", rand::random::<u64>());
+    let cfg = settings(
+        format!("redis://{}", proxy.addr),
+        &prefix,
+        Duration::from_secs(1),
+    );
+    let store = RedisStore::connect(cfg)
+        .await
+        .expect("Redis at 127.0.0.1:6379 must be running");
+    store
+        .create(&session("s", "alice", T0), &rt("s", "h"), 5, T0)
+        .await
+        .expect("create");
+    proxy.cut_all();
+    let mut recovered = false;
+    for _ in 0..50 {
+        let start = Instant::now();
+        let answer = store.get("s").await;
+        assert!(
+            start.elapsed() <= Duration::from_secs(1) + SLACK,
+            "a call hung"
+        );
+        if let Ok(Some(s)) = answer {
+            assert_eq!(s.user, "alice");
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    delete_prefix(&store, &prefix).await;
+    assert!(recovered, "the store did not reconnect by itself");
 }
