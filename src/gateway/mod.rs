@@ -106,6 +106,7 @@ impl Gateway {
         let started = Instant::now();
         let request_id = request_id::assign(req.headers());
         let method = req.method().clone();
+        let path = req.uri().path().to_string();
         let outcome = self.pipeline(req, conn, &request_id).await;
         let (mut resp, own) = match outcome {
             Outcome::Own(r) => (r, true),
@@ -119,6 +120,7 @@ impl Gateway {
             request_id = request_id.to_str().unwrap_or(""),
             peer = %conn.peer.ip(),
             method = %method,
+            path = %path,
             status = resp.status().as_u16(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"

@@ -60,6 +60,9 @@ pub async fn run(
     let keep = std::time::Duration::from_secs(crate::auth::service::grace_secs(auth.settings()));
     let stop = shutdown.clone();
     tokio::spawn(async move { auth.sessions().follow_revocations(keep, stop).await });
+    let auth = gateway.auth().clone();
+    let stop = shutdown.clone();
+    tokio::spawn(async move { auth.sessions().purge_periodically(stop).await });
     let http = match config.server.http_listen {
         Some(addr) => Some(bind(addr).await?),
         None => None,

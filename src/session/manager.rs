@@ -180,6 +180,21 @@ impl Sessions {
         }
     }
 
+    /// Deletes expired sessions every minute until `shutdown`.
+    pub async fn purge_periodically(&self, shutdown: tokio_util::sync::CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => match self.store.purge_expired(self.clock.unix()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(event = "auth.session.expired", purged = n, "expired sessions purged"),
+                    Err(e) => tracing::warn!(error = %e, "session purge failed; retrying later"),
+                },
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
     /// Session settings.
     pub fn settings(&self) -> &SessionConfig {
         &self.cfg
