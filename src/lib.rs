@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod headers;
 pub mod path;
 pub mod proxy;
+pub mod ratelimit;
 pub mod server;
 pub mod session;
 pub mod telemetry;

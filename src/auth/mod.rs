@@ -7,6 +7,7 @@ pub mod fingerprint;
 pub mod identity;
 pub mod jwt;
 pub mod keys;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod pages;

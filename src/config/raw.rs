@@ -28,6 +28,10 @@ pub struct RawConfig {
     pub redis: RawRedis,
     /// The admin listener (health, metrics).
     pub admin: RawAdmin,
+    /// Rate limits.
+    pub rate_limit: RawRateLimit,
+    /// Account lockout after failed logins.
+    pub lockout: RawLockout,
     /// Logging.
     pub log: RawLog,
     /// Routes, matched by longest path prefix.
@@ -260,6 +264,46 @@ impl Default for RawRedis {
             url_file: None,
             key_prefix: "portcullis".into(),
             timeout_ms: 1_000,
+        }
+    }
+}
+
+/// `[rate_limit]`: requests per minute (0 turns a limit off).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRateLimit {
+    pub login_per_ip: u64,
+    pub login_per_account: u64,
+    pub refresh_per_ip: u64,
+    pub proxy_per_ip: u64,
+}
+
+impl Default for RawRateLimit {
+    fn default() -> Self {
+        Self {
+            login_per_ip: 30,
+            login_per_account: 10,
+            refresh_per_ip: 120,
+            proxy_per_ip: 0,
+        }
+    }
+}
+
+/// `[lockout]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLockout {
+    pub max_failures: u64,
+    pub base_secs: u64,
+    pub max_secs: u64,
+}
+
+impl Default for RawLockout {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            base_secs: 300,
+            max_secs: 86_400,
         }
     }
 }

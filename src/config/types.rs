@@ -26,6 +26,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Sessions and their store.
     pub session: SessionConfig,
+    /// Rate limits.
+    pub rate_limit: RateLimitConfig,
+    /// Account lockout.
+    pub lockout: LockoutConfig,
     /// Admin listener (health checks, metrics); `None` when off.
     pub admin_listen: Option<SocketAddr>,
     /// Logging.
@@ -220,6 +224,30 @@ pub struct SessionConfig {
     /// A replayed refresh token within this window counts as a concurrent
     /// tab, not theft.
     pub reuse_grace: Duration,
+}
+
+/// `[rate_limit]`, validated: requests per minute, `None` when off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitConfig {
+    /// Logins per client IP.
+    pub login_per_ip: Option<u32>,
+    /// Logins per username.
+    pub login_per_account: Option<u32>,
+    /// Refreshes per client IP.
+    pub refresh_per_ip: Option<u32>,
+    /// Proxied requests per client IP.
+    pub proxy_per_ip: Option<u32>,
+}
+
+/// `[lockout]`, validated.
+#[derive(Debug, Clone, Copy)]
+pub struct LockoutConfig {
+    /// Failed logins that lock an account; 0 turns lockout off.
+    pub max_failures: u64,
+    /// First lock period; each further lock doubles it.
+    pub base: Duration,
+    /// Longest lock period.
+    pub max: Duration,
 }
 
 /// Log output format.

@@ -160,6 +160,15 @@ pub trait SessionStore: Send + Sync {
         now: u64,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// The count of a fixed-window counter in the current window of
+    /// `window_secs`, without adding to it (0 when absent or expired).
+    fn peek(
+        &self,
+        key: &str,
+        window_secs: u64,
+        now: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Resets a counter (unknown keys are fine).
     fn reset(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 

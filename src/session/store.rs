@@ -83,6 +83,10 @@ impl SessionStore for Store {
         delegate!(self, hit(key, window_secs, now))
     }
 
+    async fn peek(&self, key: &str, window_secs: u64, now: u64) -> Result<u64, StoreError> {
+        delegate!(self, peek(key, window_secs, now))
+    }
+
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         delegate!(self, reset(key))
     }

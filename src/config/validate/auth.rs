@@ -150,3 +150,37 @@ pub(super) fn redis_store(
         timeout: positive("redis.timeout_ms", raw.timeout_ms, "ms", errs),
     })
 }
+
+pub(super) fn rate_limit(raw: &RawRateLimit, errs: &mut ConfigErrors) -> RateLimitConfig {
+    let mut per_minute = |key: &str, v: u64| match v {
+        0 => None,
+        v if v > 1_000_000 => {
+            errs.push(
+                format!("rate_limit.{key}"),
+                "must be at most 1000000 per minute (0 turns it off)",
+            );
+            None
+        }
+        v => Some(v as u32),
+    };
+    RateLimitConfig {
+        login_per_ip: per_minute("login_per_ip", raw.login_per_ip),
+        login_per_account: per_minute("login_per_account", raw.login_per_account),
+        refresh_per_ip: per_minute("refresh_per_ip", raw.refresh_per_ip),
+        proxy_per_ip: per_minute("proxy_per_ip", raw.proxy_per_ip),
+    }
+}
+
+pub(super) fn lockout(raw: &RawLockout, errs: &mut ConfigErrors) -> LockoutConfig {
+    if raw.max_failures > 0 && (raw.base_secs == 0 || raw.max_secs < raw.base_secs) {
+        errs.push(
+            "lockout.base_secs",
+            "must be greater than zero and at most lockout.max_secs",
+        );
+    }
+    LockoutConfig {
+        max_failures: raw.max_failures,
+        base: Duration::from_secs(raw.base_secs),
+        max: Duration::from_secs(raw.max_secs),
+    }
+}

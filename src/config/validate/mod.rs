@@ -26,6 +26,8 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
     let headers = headers(&raw.headers, &mut errs);
     let identity = identity(&raw.identity, &mut errs);
     let log = log(&raw.log, &mut errs);
+    let rate_limit = rate_limit(&raw.rate_limit, &mut errs);
+    let lockout = lockout(&raw.lockout, &mut errs);
     let admin_listen = match raw.admin.listen.as_deref() {
         None | Some("") => None,
         Some(v) => addr("admin.listen", v, &mut errs),
@@ -50,6 +52,8 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
                 auth,
                 session,
                 admin_listen,
+                rate_limit,
+                lockout,
                 log,
                 routes,
             })

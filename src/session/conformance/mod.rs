@@ -213,6 +213,18 @@ pub async fn counters_and_reset<S: SessionStore>(store: &S) {
         seen.push(store.hit("ip:1", 60, now).await.expect("hit"));
     }
     assert_eq!(seen, [1, 2, 3, 1, 2]);
+    assert_eq!(store.peek("ip:1", 60, T0 + 61).await.expect("peek"), 2);
+    assert_eq!(
+        store.peek("ip:1", 60, T0 + 61).await.expect("peek"),
+        2,
+        "peek does not count"
+    );
+    assert_eq!(
+        store.peek("ip:1", 60, T0 + 120).await.expect("peek"),
+        0,
+        "next window"
+    );
+    assert_eq!(store.peek("unknown", 60, T0).await.expect("peek"), 0);
     assert_eq!(store.hit("ip:2", 60, T0 + 61).await.expect("hit"), 1);
     store.reset("ip:1").await.expect("reset");
     assert_eq!(store.hit("ip:1", 60, T0 + 62).await.expect("hit"), 1);

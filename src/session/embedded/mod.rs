@@ -173,6 +173,12 @@ impl SessionStore for EmbeddedStore {
             .await
     }
 
+    async fn peek(&self, key: &str, window_secs: u64, now: u64) -> Result<u64, StoreError> {
+        let key = key.to_owned();
+        self.read(move |txn| ops::peek(txn, &key, window_secs, now))
+            .await
+    }
+
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
         self.write(move |t| {

@@ -211,6 +211,23 @@ pub(super) fn hit(t: &mut Tables<'_>, key: &str, window: u64, now: u64) -> Resul
     Ok(next.2)
 }
 
+/// The count of `key` in the current window (0 when absent or expired).
+pub(super) fn peek(
+    txn: &ReadTransaction,
+    key: &str,
+    window: u64,
+    now: u64,
+) -> Result<u64, StoreError> {
+    let window = window.max(1);
+    let start = now - now % window;
+    let table = txn.open_table(tables::COUNTERS)?;
+    let stored = table.get(key)?.map(|g| g.value());
+    Ok(match stored {
+        Some((s, _, n)) if s >= start => n,
+        _ => 0,
+    })
+}
+
 /// Deletes sessions past absolute expiry, revocations past retention and
 /// counters whose window ended; returns the number of sessions deleted.
 pub(super) fn purge_expired(t: &mut Tables<'_>, now: u64) -> Result<u64, StoreError> {

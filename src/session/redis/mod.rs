@@ -253,6 +253,18 @@ impl SessionStore for RedisStore {
         self.script(inv).await
     }
 
+    async fn peek(&self, key: &str, window_secs: u64, now: u64) -> Result<u64, StoreError> {
+        let window = window_secs.max(1);
+        let start = now - now % window;
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(self.keys.counter(key)).arg("w").arg("n");
+        let (w, n): (Option<u64>, Option<u64>) = self.query(cmd).await?;
+        Ok(match (w, n) {
+            (Some(w), Some(n)) if w >= start => n,
+            _ => 0,
+        })
+    }
+
     async fn reset(&self, key: &str) -> Result<(), StoreError> {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(self.keys.counter(key));
