@@ -231,3 +231,76 @@ pub async fn post_form(
         .await
         .expect("form login request")
 }
+
+/// A logged-in user of a fresh gateway, with what an attack test needs: the
+/// real token and its fingerprint, its decoded parts, and the gateway's
+/// signing key (to put a valid signature over bad headers or claims).
+pub struct Victim {
+    /// The gateway (routes of [`routes`], user [`ALICE`]).
+    pub gw: Gateway,
+    /// A client trusting the gateway.
+    pub client: reqwest::Client,
+    /// alice's access token.
+    pub token: String,
+    /// Its fingerprint cookie value.
+    pub fp: String,
+    /// The gateway's active signing key.
+    pub key: SigningKey,
+    /// The token's header.
+    pub header: serde_json::Value,
+    /// The token's claims.
+    pub claims: serde_json::Value,
+}
+
+impl Victim {
+    /// Starts a gateway with `extra` TOML and logs alice in.
+    pub async fn new(extra: &str) -> Victim {
+        let gw = Gateway::start_with_users(extra, &[ALICE]).await;
+        let client = gw.client();
+        let (token, fp) = gw.login(&client, ALICE.0, ALICE.1).await;
+        let key = gw.signing_key();
+        let (header, claims, _) = super::jose::split(&token);
+        assert_eq!(header["kid"], key.kid(), "signing key read from disk");
+        Victim {
+            gw,
+            client,
+            token,
+            fp,
+            key,
+            header,
+            claims,
+        }
+    }
+
+    /// The gateway's kid.
+    pub fn kid(&self) -> &str {
+        self.key.kid()
+    }
+
+    /// `header` and `payload` texts signed with the gateway's own key.
+    pub fn sign(&self, header: &str, payload: &str) -> String {
+        super::jose::rs256(&self.key, header, payload)
+    }
+
+    /// The token's claims as text, with `name` set to `value` (or removed).
+    pub fn claims_with(&self, name: &str, value: Option<serde_json::Value>) -> String {
+        super::jose::with_claim(&self.claims, name, value)
+    }
+
+    /// Sends `token` (with the right fingerprint) to `/headers`.
+    pub async fn send(&self, token: &str) -> reqwest::Response {
+        self.gw
+            .get_with(&self.client, "/headers", token, Some(&self.fp))
+            .await
+    }
+
+    /// Asserts `token` is refused as [`assert_refused`] describes.
+    pub async fn refused(&self, token: &str, what: &str) {
+        assert_refused(self.send(token).await, what).await;
+    }
+
+    /// Asserts `token` reaches the upstream as alice.
+    pub async fn accepted(&self, token: &str, what: &str) {
+        assert_reached(self.send(token).await, ALICE.0, what).await;
+    }
+}
