@@ -226,6 +226,9 @@ impl Gateway {
     /// Sends SIGTERM and waits for the exit without blocking the runtime, so
     /// this test's client connections can answer the drain and close.
     pub async fn stop(&mut self) -> std::process::ExitStatus {
+        if let Some(status) = self.child.try_wait().expect("try_wait") {
+            return status;
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
