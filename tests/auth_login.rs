@@ -187,7 +187,8 @@ async fn failures_are_indistinguishable() {
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["error"], "invalid_credentials");
     let [unknown, wrong, disabled] = samples.map(median);
-    // Generous bounds: only a skipped hash (orders of magnitude) fails them.
+    // Generous bounds (medians of interleaved samples): a skipped hash is
+    // orders of magnitude faster than a real one.
     assert!(
         unknown * 2 >= wrong,
         "unknown {unknown:?} vs wrong {wrong:?}"
@@ -197,7 +198,7 @@ async fn failures_are_indistinguishable() {
         "disabled {disabled:?} vs wrong {wrong:?}"
     );
     assert!(
-        wrong * 2 >= unknown,
+        wrong * 3 >= unknown,
         "unknown {unknown:?} vs wrong {wrong:?}"
     );
 }
