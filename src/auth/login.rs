@@ -23,11 +23,18 @@ pub const MAX_USERNAME: usize = 64;
 pub const MAX_PASSWORD: usize = 1024;
 
 /// The login fields, from JSON or a form.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct LoginForm {
     username: String,
     password: String,
+    return_to: Option<String>,
+}
+
+/// A JSON login body as sent: an object with no unknown members.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonLogin {
+    username: Option<String>,
+    password: Option<String>,
     #[serde(default)]
     return_to: Option<String>,
 }
@@ -136,13 +143,44 @@ async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginFo
         }
     };
     let form = match mode {
-        Mode::Json => serde_json::from_slice(&bytes).map_err(|_| BadRequest {
-            field: "body",
-            message: "malformed JSON: expected {\"username\": ..., \"password\": ...}",
-        })?,
+        Mode::Json => parse_json(&bytes)?,
         Mode::Form => parse_urlencoded(&bytes)?,
     };
     Ok((mode, form))
+}
+
+/// A JSON object (not an array: serde would read a struct from one) without
+/// repeated or unknown members; a missing field is named.
+fn parse_json(bytes: &[u8]) -> Result<LoginForm, BadRequest> {
+    let malformed = || BadRequest {
+        field: "body",
+        message: "malformed JSON: expected {\"username\": ..., \"password\": ...}",
+    };
+    let value = super::strict_json::from_slice(bytes).map_err(|_| malformed())?;
+    if !value.is_object() {
+        return Err(malformed());
+    }
+    let raw: JsonLogin = serde_json::from_value(value).map_err(|_| malformed())?;
+    required(raw.username, raw.password, raw.return_to)
+}
+
+/// The form with both required fields, or a refusal naming the missing one.
+fn required(
+    username: Option<String>,
+    password: Option<String>,
+    return_to: Option<String>,
+) -> Result<LoginForm, BadRequest> {
+    Ok(LoginForm {
+        username: username.ok_or(BadRequest {
+            field: "username",
+            message: "username is required",
+        })?,
+        password: password.ok_or(BadRequest {
+            field: "password",
+            message: "password is required",
+        })?,
+        return_to,
+    })
 }
 
 fn parse_urlencoded(bytes: &[u8]) -> Result<LoginForm, BadRequest> {
@@ -161,17 +199,7 @@ fn parse_urlencoded(bytes: &[u8]) -> Result<LoginForm, BadRequest> {
             });
         }
     }
-    Ok(LoginForm {
-        username: username.ok_or(BadRequest {
-            field: "username",
-            message: "username is required",
-        })?,
-        password: password.ok_or(BadRequest {
-            field: "password",
-            message: "password is required",
-        })?,
-        return_to: ret,
-    })
+    required(username, password, ret)
 }
 
 fn validate(form: &LoginForm) -> Result<(), BadRequest> {
@@ -311,4 +339,41 @@ pub fn get(query: Option<&str>) -> Response<Body> {
         "",
         &return_to::sanitize(ret.as_deref()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(body: &str) -> Result<(String, String), &'static str> {
+        parse_json(body.as_bytes())
+            .map(|f| (f.username, f.password))
+            .map_err(|bad| bad.field)
+    }
+
+    /// Only a JSON object with both fields is a login; arrays, repeated or
+    /// unknown members are malformed, and a missing field is named.
+    #[test]
+    fn json_bodies() {
+        assert_eq!(
+            field(r#"{"username":"a","password":"p"}"#),
+            Ok(("a".into(), "p".into()))
+        );
+        for malformed in [
+            r#"["a","p"]"#,
+            r#"{"username":"a","password":"p","password":"q"}"#,
+            r#"{"username":"a","password":"p","admin":true}"#,
+            r#"{"username":1,"password":"p"}"#,
+            r#"{"username":"a""#,
+            "null",
+        ] {
+            assert_eq!(field(malformed), Err("body"), "{malformed}");
+        }
+        assert_eq!(field(r#"{"password":"p"}"#), Err("username"));
+        assert_eq!(field(r#"{"username":"a"}"#), Err("password"));
+        assert_eq!(
+            field(r#"{"username":"a","password":null}"#),
+            Err("password")
+        );
+    }
 }

@@ -58,8 +58,9 @@ pub enum Command {
     },
     /// Signing keys.
     Keys {
-        /// Configuration file (TOML), for the key directory.
-        #[arg(long, short, env = "PORTCULLIS_CONFIG")]
+        /// Configuration file (TOML), for the key directory; accepted before
+        /// or after the action (`keys rotate --config FILE`).
+        #[arg(long, short, env = "PORTCULLIS_CONFIG", global = true)]
         config: Option<PathBuf>,
         /// Which key action.
         #[command(subcommand)]
@@ -129,4 +130,25 @@ pub fn spawn_signal_handler(token: CancellationToken) {
         tracing::info!("shutdown signal received; draining");
         token.cancel();
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `keys` takes `--config` before or after its action.
+    #[test]
+    fn keys_config_on_either_side() {
+        for args in [
+            ["portcullis", "keys", "--config", "f.toml", "rotate"],
+            ["portcullis", "keys", "rotate", "--config", "f.toml"],
+            ["portcullis", "keys", "list", "-c", "f.toml"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Keys { config, .. } = cli.command else {
+                panic!("{args:?}: not keys");
+            };
+            assert_eq!(config, Some(PathBuf::from("f.toml")), "{args:?}");
+        }
+    }
 }

@@ -4,6 +4,9 @@
 //! trust that certificate.
 #![allow(dead_code)]
 
+pub mod auth;
+pub mod jose;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,6 +112,17 @@ impl Gateway {
         env: &[(&str, &str)],
     ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
+        Self::start_in(dir, upstream, extra, env)
+    }
+
+    /// Starts the gateway with its files in `dir` (prepared by the caller,
+    /// e.g. with a users file), in front of `upstream`.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        upstream: SocketAddr,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let mut cfg = base_config(upstream, dir.path());
         merge(&mut cfg, extra);
         let path = dir.path().join("portcullis.toml");
@@ -120,44 +134,8 @@ impl Gateway {
         Self::spawn(cmd, dir, upstream)
     }
 
-    fn spawn(mut cmd: Command, dir: tempfile::TempDir, upstream: SocketAddr) -> Gateway {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("portcullis starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("\"listening\"")
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(line.clone());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "gateway did not start; logs:\n{}",
-                    logs.lock().unwrap().join("\n")
-                )
-            });
-        let v: serde_json::Value = serde_json::from_str(&line).expect("listening line is JSON");
-        let addr = v["https"]
-            .as_str()
-            .expect("https addr")
-            .parse()
-            .expect("addr");
-        let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
-        let admin_addr = v["admin"].as_str().and_then(|s| s.parse().ok());
+    fn spawn(cmd: Command, dir: tempfile::TempDir, upstream: SocketAddr) -> Gateway {
+        let (child, addr, http_addr, admin_addr, logs) = launch(cmd);
         let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
         Gateway {
             child,
@@ -170,6 +148,27 @@ impl Gateway {
             upstream,
             upstream_stop: None,
         }
+    }
+
+    /// Stops the process (SIGTERM) and starts it again with the same
+    /// configuration and files; the addresses and logs are the new process's.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (child, addr, http_addr, admin_addr, logs) = launch(self.serve_command());
+        (self.child, self.addr, self.http_addr, self.admin_addr, self.logs) =
+            (child, addr, http_addr, admin_addr, logs);
+    }
+
+    /// `portcullis serve --config <this gateway's config>`, not started.
+    pub fn serve_command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        cmd.args(["serve", "--config"]).arg(self.config_path());
+        cmd
+    }
+
+    /// The configuration file the gateway was started with.
+    pub fn config_path(&self) -> PathBuf {
+        self.path("portcullis.toml")
     }
 
     /// `https://localhost:PORT{path}`.
@@ -231,6 +230,23 @@ impl Gateway {
         self.child.wait().expect("wait")
     }
 
+    /// Sends SIGTERM and waits for the exit without blocking the runtime, so
+    /// this test's client connections can answer the drain and close.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        if let Some(status) = self.child.try_wait().expect("try_wait") {
+            return status;
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -240,6 +256,58 @@ impl Gateway {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
+}
+
+/// What [`launch`] returns: the process, its HTTPS and HTTP addresses, and
+/// its collected stderr lines.
+type Launched = (
+    Child,
+    SocketAddr,
+    Option<SocketAddr>,
+    Option<SocketAddr>,
+    Arc<Mutex<Vec<String>>>,
+);
+
+/// Spawns `cmd` (a `serve`) and waits for its "listening" log line.
+fn launch(mut cmd: Command) -> Launched {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portcullis starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("\"listening\"")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(line.clone());
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "gateway did not start; logs:\n{}",
+                logs.lock().unwrap().join("\n")
+            )
+        });
+    let v: serde_json::Value = serde_json::from_str(&line).expect("listening line is JSON");
+    let addr = v["https"]
+        .as_str()
+        .expect("https addr")
+        .parse()
+        .expect("addr");
+    let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
+    let admin_addr = v["admin"].as_str().and_then(|s| s.parse().ok());
+    (child, addr, http_addr, admin_addr, logs)
 }
 
 impl Drop for Gateway {
