@@ -64,6 +64,15 @@ users_file = "{dir}/users.toml"
 [admin]
 listen = "127.0.0.1:0"
 
+# Tests log in far more often than people; the defence tests set their own.
+[rate_limit]
+login_per_ip = 1000000
+login_per_account = 1000000
+refresh_per_ip = 1000000
+
+[lockout]
+max_failures = 0
+
 [log]
 level = "debug"
 format = "json"
@@ -155,8 +164,13 @@ impl Gateway {
     pub async fn restart(&mut self) {
         self.stop().await;
         let (child, addr, http_addr, admin_addr, logs) = launch(self.serve_command());
-        (self.child, self.addr, self.http_addr, self.admin_addr, self.logs) =
-            (child, addr, http_addr, admin_addr, logs);
+        (
+            self.child,
+            self.addr,
+            self.http_addr,
+            self.admin_addr,
+            self.logs,
+        ) = (child, addr, http_addr, admin_addr, logs);
     }
 
     /// `portcullis serve --config <this gateway's config>`, not started.
