@@ -39,15 +39,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// After binding port 0: derived URLs (public origin, default issuer)
-    /// take the port actually bound.
+    /// After binding port 0: the derived public origin takes the port
+    /// actually bound.
     pub fn with_bound_port(mut self, port: u16) -> Self {
         if self.server.public_origin_derived && self.server.listen.port() == 0 {
-            let old = self.server.public_origin.clone();
+            // The issuer stays as validated so tokens survive a restart on
+            // another ephemeral port.
             self.server.public_origin = format!("https://localhost:{port}");
-            if self.auth.issuer == old {
-                self.auth.issuer = self.server.public_origin.clone();
-            }
         }
         self
     }

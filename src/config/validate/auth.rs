@@ -50,7 +50,7 @@ pub(super) fn auth(
         issuer: raw
             .issuer
             .clone()
-            .unwrap_or_else(|| public_origin.to_string()),
+            .unwrap_or_else(|| public_origin.trim_end_matches(":0").to_string()),
         audience: raw.audience.clone(),
         access_token_ttl: Duration::from_secs(raw.access_token_ttl_secs),
         leeway: Duration::from_secs(raw.leeway_secs),
