@@ -11,6 +11,7 @@ use super::respond::{json, json_error};
 use crate::auth::{AuthService, login, logout, refresh, sessions_api};
 use crate::body::Body;
 use crate::server::ConnInfo;
+use crate::telemetry::metrics::Endpoint;
 
 /// Path of the JWKS document.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -31,6 +32,20 @@ pub struct Ctx {
 /// True when the gateway answers `path` itself.
 pub fn is_own(path: &str) -> bool {
     path == JWKS_PATH || path.starts_with(AUTH_PREFIX) || path == "/auth"
+}
+
+/// The `endpoint` label of one of the gateway's own paths.
+pub fn metric_endpoint(path: &str) -> Endpoint {
+    match path {
+        "/auth/login" => Endpoint::Login,
+        "/auth/refresh" => Endpoint::Refresh,
+        "/auth/logout" => Endpoint::Logout,
+        "/auth/logout-all" => Endpoint::LogoutAll,
+        "/auth/sessions" => Endpoint::Sessions,
+        p if p.starts_with("/auth/sessions/") => Endpoint::Sessions,
+        JWKS_PATH => Endpoint::Jwks,
+        _ => Endpoint::Other,
+    }
 }
 
 /// Answers one of the gateway's own endpoints.
