@@ -4,6 +4,8 @@
 //! trust that certificate.
 #![allow(dead_code)]
 
+pub mod ops;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
