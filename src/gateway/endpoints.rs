@@ -94,3 +94,27 @@ pub async fn handle(
         _ => json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each own path maps to its bounded `endpoint` label; a session id in
+    /// the path never reaches the label, and unknown paths are `other`.
+    #[test]
+    fn metric_endpoints() {
+        for (path, endpoint) in [
+            ("/auth/login", Endpoint::Login),
+            ("/auth/refresh", Endpoint::Refresh),
+            ("/auth/logout", Endpoint::Logout),
+            ("/auth/logout-all", Endpoint::LogoutAll),
+            ("/auth/sessions", Endpoint::Sessions),
+            ("/auth/sessions/abc123", Endpoint::Sessions),
+            (JWKS_PATH, Endpoint::Jwks),
+            ("/auth/nope", Endpoint::Other),
+            ("/auth", Endpoint::Other),
+        ] {
+            assert_eq!(metric_endpoint(path), endpoint, "{path}");
+        }
+    }
+}
