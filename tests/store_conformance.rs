@@ -140,6 +140,7 @@ conformance_tests!(
     absolute_expiry,
     counters_and_reset,
     purge_expired,
+    count_live,
     malformed_and_duplicate_ids,
     ping,
 );

@@ -1,5 +1,5 @@
 //! The admin listener, separate from traffic (default loopback only):
-//! `/health/live` and `/health/ready`.
+//! `/health/live`, `/health/ready` and `/metrics`.
 
 pub mod health;
 
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::body::Body;
 use crate::gateway::Gateway;
 use crate::gateway::respond::{json, json_error};
+use crate::telemetry::metrics;
 
 /// Serves the admin endpoints until `shutdown`.
 pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: CancellationToken) {
@@ -68,6 +69,7 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Body> {
             };
             json(status, &report.to_json())
         }
+        "/metrics" => metrics(gateway),
         _ => json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
     }
 }
@@ -101,4 +103,21 @@ async fn unlock(gateway: &Gateway, path: &str) -> Response<Body> {
             &e.to_string(),
         ),
     }
+}
+
+/// The Prometheus exposition (OpenMetrics text).
+fn metrics(gateway: &Gateway) -> Response<Body> {
+    let Ok(text) = gateway.metrics().encode() else {
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "metrics could not be encoded",
+        );
+    };
+    let mut resp = Response::new(crate::body::full(text));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
+    resp
 }

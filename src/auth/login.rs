@@ -15,6 +15,7 @@ use crate::gateway::endpoints::Ctx;
 use crate::gateway::respond::{json, json_error};
 use crate::ratelimit::{self, Kind};
 use crate::session::refresh_token::RefreshToken;
+use crate::telemetry::metrics::LoginStatus;
 
 /// Largest login body accepted.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -90,12 +91,29 @@ pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Respo
         Ok(users) => start_session(svc, &users, &form.username, &user_agent, ctx).await,
         Err(e) => Err(e),
     };
+    svc.metrics().login(attempt_status(&result));
     match result {
         Ok((issued, refresh)) => {
             tracing::info!(event = "auth.login.success", user = %form.username, sid = %issued.sid, client = %ctx.client_ip, "login succeeded");
             success(svc, mode, &issued, &refresh, &return_path)
         }
         Err(e) => failure(mode, &e, &form.username, &return_path, ctx),
+    }
+}
+
+/// The `auth_login_attempts_total` label of a finished attempt.
+fn attempt_status<T>(result: &Result<T, LoginError>) -> LoginStatus {
+    match result {
+        Ok(_) => LoginStatus::Success,
+        Err(
+            LoginError::UnknownUser
+            | LoginError::WrongPassword
+            | LoginError::Disabled
+            | LoginError::Locked,
+        ) => LoginStatus::Failure,
+        Err(LoginError::Busy) => LoginStatus::Busy,
+        Err(LoginError::StoreDown) => LoginStatus::Unavailable,
+        Err(LoginError::Internal(_)) => LoginStatus::Error,
     }
 }
 

@@ -14,6 +14,7 @@ use crate::headers::cookies;
 use crate::session::Session;
 use crate::session::manager::Refreshed;
 use crate::session::refresh_token::RefreshToken;
+use crate::telemetry::metrics::RefreshStatus;
 
 /// Why a refresh failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,17 @@ pub enum RefreshFailure {
     /// The store is unavailable.
     #[error("session store unavailable")]
     StoreDown,
+}
+
+impl RefreshFailure {
+    /// The `auth_token_refreshes_total` label of this failure.
+    pub fn status(&self) -> RefreshStatus {
+        match self {
+            RefreshFailure::Missing | RefreshFailure::Invalid => RefreshStatus::Invalid,
+            RefreshFailure::Reused => RefreshStatus::Reused,
+            RefreshFailure::StoreDown => RefreshStatus::Unavailable,
+        }
+    }
 }
 
 /// A successful rotation: the new access token, refresh token and session.
@@ -55,8 +67,19 @@ impl AuthService {
         RefreshToken::parse(value).ok_or(RefreshFailure::Missing)
     }
 
-    /// Rotates the refresh token and signs a new access token.
+    /// Rotates the refresh token and signs a new access token; counts the
+    /// outcome in `auth_token_refreshes_total`.
     pub async fn rotate(&self, token: &RefreshToken) -> Result<Rotated, RefreshFailure> {
+        let result = self.rotate_uncounted(token).await;
+        self.metrics.refresh(match &result {
+            Ok(_) => RefreshStatus::Success,
+            Err(e) => e.status(),
+        });
+        result
+    }
+
+    /// [`AuthService::rotate`] without the metric.
+    async fn rotate_uncounted(&self, token: &RefreshToken) -> Result<Rotated, RefreshFailure> {
         let outcome = self.sessions.refresh(token).await.map_err(|e| {
             tracing::warn!(error = %e, "refresh: session store unavailable");
             RefreshFailure::StoreDown
@@ -139,7 +162,10 @@ impl AuthService {
 pub async fn post(svc: &AuthService, headers: &HeaderMap) -> Response<Body> {
     let result = match svc.refresh_cookie(headers) {
         Ok(token) => svc.rotate(&token).await,
-        Err(e) => Err(e),
+        Err(e) => {
+            svc.metrics().refresh(e.status());
+            Err(e)
+        }
     };
     match result {
         Ok(rotated) => {

@@ -17,6 +17,7 @@ use crate::config::{AuthConfig, Config};
 use crate::ratelimit::RateLimiter;
 use crate::session::StoreError;
 use crate::session::manager::Sessions;
+use crate::telemetry::metrics::Metrics;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -109,12 +110,17 @@ pub struct AuthService {
     pub(super) sessions: Sessions,
     pub(super) limiter: Arc<RateLimiter>,
     pub(super) lockout: Lockout,
+    pub(super) metrics: Arc<Metrics>,
 }
 
 impl AuthService {
     /// Loads (or creates) signing keys and the users file, and opens the
-    /// session store.
-    pub async fn new(config: &Config, clock: SharedClock) -> Result<Self, AuthInitError> {
+    /// session store; records into `metrics`.
+    pub async fn new(
+        config: &Config,
+        clock: SharedClock,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, AuthInitError> {
         let cfg = config.auth.clone();
         let dir = KeyDir::open(&cfg.key_dir)?;
         let ring = dir.load_or_init(cfg.key_bits, clock.unix(), grace_secs(&cfg))?;
@@ -128,7 +134,12 @@ impl AuthService {
             (false, false) => Users::default(),
             (false, true) => return Err(AuthInitError::NoUsersFile(cfg.users_file.clone())),
         };
-        let pool = Arc::new(HashPool::new(cfg.hash_workers, cfg.hash_queue)?);
+        let observer = metrics.password_hash_observer();
+        let pool = Arc::new(HashPool::with_observer(
+            cfg.hash_workers,
+            cfg.hash_queue,
+            observer,
+        )?);
         let store = crate::session::open(&config.session.store).await?;
         let keep = std::time::Duration::from_secs(grace_secs(&cfg));
         let shared = matches!(store, crate::session::Store::Redis(_)).then(|| store.clone());
@@ -150,6 +161,7 @@ impl AuthService {
             pool,
             clock,
             cfg,
+            metrics,
         })
     }
 
@@ -189,6 +201,11 @@ impl AuthService {
     /// Sessions and their store.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
+    }
+
+    /// The metrics this service records into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The settings in force.
@@ -294,12 +311,9 @@ impl AuthService {
             roles: roles.to_vec(),
         };
         let started = Instant::now();
-        let token = jwt::encode(&claims, self.ring().active())
-            .map_err(|e| LoginError::Internal(e.to_string()))?;
-        tracing::trace!(
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "access token signed"
-        );
+        let token = jwt::encode(&claims, self.ring().active());
+        self.metrics.jwt_sign(started.elapsed());
+        let token = token.map_err(|e| LoginError::Internal(e.to_string()))?;
         Ok(Issued {
             access_token: token,
             fingerprint: raw_fp,

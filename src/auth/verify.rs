@@ -1,6 +1,8 @@
 //! Per-request verification on `authenticated` routes: find the token,
 //! verify it strictly, check the fingerprint cookie, and look the user up.
 
+use std::time::Instant;
+
 use http::{HeaderMap, header};
 
 use super::cookie_names;
@@ -44,12 +46,10 @@ impl AuthService {
     /// Verifies the request's credentials and returns who it is.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
         let token = self.find_token(headers)?;
-        let unverified = jwt::parse(&token, self.cfg.max_token_bytes)?;
-        let key = self
-            .ring()
-            .get(unverified.kid())
-            .ok_or(JwtError::UnknownKid)?;
-        let claims = unverified.verify(&key, &self.validation, self.clock.unix())?;
+        let started = Instant::now();
+        let verified = self.verify_jwt(&token);
+        self.metrics.jwt_verify(started.elapsed());
+        let claims = verified?;
         if self.sessions.is_revoked(&claims.sid) {
             return Err(AuthFailure::Revoked);
         }
@@ -72,6 +72,16 @@ impl AuthService {
             session: claims.sid,
             token: Some(token),
         })
+    }
+
+    /// Parses the token, finds its key and checks signature and claims.
+    fn verify_jwt(&self, token: &str) -> Result<jwt::Claims, JwtError> {
+        let unverified = jwt::parse(token, self.cfg.max_token_bytes)?;
+        let key = self
+            .ring()
+            .get(unverified.kid())
+            .ok_or(JwtError::UnknownKid)?;
+        unverified.verify(&key, &self.validation, self.clock.unix())
     }
 
     /// The token from `Authorization: Bearer`, or (browser mode) the access

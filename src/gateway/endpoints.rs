@@ -12,6 +12,7 @@ use crate::auth::{AuthService, login, logout, refresh, sessions_api};
 use crate::body::Body;
 use crate::ratelimit::Kind;
 use crate::server::ConnInfo;
+use crate::telemetry::metrics::Endpoint;
 
 /// Path of the JWKS document.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
@@ -32,6 +33,20 @@ pub struct Ctx {
 /// True when the gateway answers `path` itself.
 pub fn is_own(path: &str) -> bool {
     path == JWKS_PATH || path.starts_with(AUTH_PREFIX) || path == "/auth"
+}
+
+/// The `endpoint` label of one of the gateway's own paths.
+pub fn metric_endpoint(path: &str) -> Endpoint {
+    match path {
+        "/auth/login" => Endpoint::Login,
+        "/auth/refresh" => Endpoint::Refresh,
+        "/auth/logout" => Endpoint::Logout,
+        "/auth/logout-all" => Endpoint::LogoutAll,
+        "/auth/sessions" => Endpoint::Sessions,
+        p if p.starts_with("/auth/sessions/") => Endpoint::Sessions,
+        JWKS_PATH => Endpoint::Jwks,
+        _ => Endpoint::Other,
+    }
 }
 
 /// Answers one of the gateway's own endpoints.
@@ -85,5 +100,29 @@ pub async fn handle(
             "method not allowed",
         ),
         _ => json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each own path maps to its bounded `endpoint` label; a session id in
+    /// the path never reaches the label, and unknown paths are `other`.
+    #[test]
+    fn metric_endpoints() {
+        for (path, endpoint) in [
+            ("/auth/login", Endpoint::Login),
+            ("/auth/refresh", Endpoint::Refresh),
+            ("/auth/logout", Endpoint::Logout),
+            ("/auth/logout-all", Endpoint::LogoutAll),
+            ("/auth/sessions", Endpoint::Sessions),
+            ("/auth/sessions/abc123", Endpoint::Sessions),
+            (JWKS_PATH, Endpoint::Jwks),
+            ("/auth/nope", Endpoint::Other),
+            ("/auth", Endpoint::Other),
+        ] {
+            assert_eq!(metric_endpoint(path), endpoint, "{path}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! Forwarding: rewrite the request for the upstream (hop-by-hop, identity
 //! and forwarded headers, gateway cookies), stream it, and clean the answer.
 
+use std::time::Instant;
+
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Request, StatusCode, Version};
 use http_body_util::{BodyExt, Limited};
@@ -10,8 +12,9 @@ use super::{Gateway, Outcome, respond};
 use crate::auth::{Identity, cookie_names};
 use crate::config::{IdentityConfig, Route};
 use crate::headers::{cookies, forwarded, hop_by_hop, identity};
-use crate::proxy::upgrade;
+use crate::proxy::{ProxyError, upgrade};
 use crate::server::ConnInfo;
+use crate::telemetry::metrics::UpstreamStatus;
 
 /// Where and as whom a request goes.
 #[derive(Debug)]
@@ -55,11 +58,18 @@ pub async fn forward(
         None => t.path.to_string(),
     };
     let upstream_req = Request::from_parts(parts, body);
-    let mut resp = match gw
+    let sent = Instant::now();
+    let result = gw
         .upstreams()
         .send(upstream_req, &t.route.upstream, &pq)
-        .await
-    {
+        .await;
+    let status = match &result {
+        Ok(r) => UpstreamStatus::Code(r.status().as_u16()),
+        Err(e) => upstream_failure(e),
+    };
+    gw.metrics()
+        .upstream(&t.route.prefix, status, sent.elapsed());
+    let mut resp = match result {
         Ok(r) => r,
         Err(e) => return Outcome::Own(respond::proxy_error(&e, &t.route.prefix)),
     };
@@ -78,6 +88,17 @@ pub async fn forward(
         hop_by_hop::strip(resp.headers_mut());
     }
     Outcome::Proxied(resp)
+}
+
+/// The `status` label of an exchange that produced no response.
+fn upstream_failure(e: &ProxyError) -> UpstreamStatus {
+    match e {
+        ProxyError::Timeout => UpstreamStatus::Timeout,
+        ProxyError::Unavailable(_) => UpstreamStatus::Unavailable,
+        ProxyError::BodyTooLarge => UpstreamStatus::BodyTooLarge,
+        ProxyError::BadUri(_) => UpstreamStatus::BadUri,
+        ProxyError::ClientStalled | ProxyError::ClientBody => UpstreamStatus::ClientBody,
+    }
 }
 
 fn content_length(h: &HeaderMap) -> Option<u64> {

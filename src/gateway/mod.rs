@@ -25,6 +25,7 @@ use crate::path::{self, PathOptions};
 use crate::proxy::Upstreams;
 use crate::ratelimit::Kind;
 use crate::server::ConnInfo;
+use crate::telemetry::metrics::{Endpoint, Metrics};
 use routes::RouteTable;
 
 /// Who produced a response: the gateway itself or an upstream.
@@ -45,7 +46,16 @@ pub struct Gateway {
     security: CompiledSecurityHeaders,
     path_options: PathOptions,
     auth: Arc<AuthService>,
+    metrics: Arc<Metrics>,
     shutdown: tokio_util::sync::CancellationToken,
+}
+
+/// What the pipeline learned about a request, for the request metrics.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    endpoint: Endpoint,
+    /// For `authenticated` routes, the time authentication took.
+    auth_time: Option<std::time::Duration>,
 }
 
 /// Why the gateway could not be built.
@@ -60,14 +70,18 @@ pub enum GatewayError {
 }
 
 impl Gateway {
-    /// Builds the gateway from a validated configuration.
+    /// Builds the gateway from a validated configuration, with a fresh
+    /// metrics registry.
     pub async fn new(config: Arc<Config>, clock: SharedClock) -> Result<Self, GatewayError> {
         let security = config
             .headers
             .compile()
             .map_err(|e| GatewayError::Headers(e.to_string()))?;
+        let prefixes = config.routes.iter().map(|r| r.prefix.as_str());
+        let metrics = Arc::new(Metrics::new(prefixes, clock.clone()));
         Ok(Self {
-            auth: Arc::new(AuthService::new(&config, clock).await?),
+            auth: Arc::new(AuthService::new(&config, clock, metrics.clone()).await?),
+            metrics,
             routes: RouteTable::new(config.routes.clone()),
             upstreams: Upstreams::new(&config.upstream),
             path_options: PathOptions {
@@ -89,6 +103,11 @@ impl Gateway {
         &self.auth
     }
 
+    /// The metrics registry and its handles.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
@@ -102,13 +121,18 @@ impl Gateway {
     /// 5. route by longest prefix (404) and method (405);
     /// 6. route policy and authentication (401/403);
     /// 7. rewrite headers and forward upstream, see [`forward`];
-    /// 8. security headers and the request id on the response.
+    /// 8. security headers and the request id on the response;
+    /// 9. metrics and the access log.
     pub async fn handle(&self, req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
         let started = Instant::now();
         let request_id = request_id::assign(req.headers());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let outcome = self.pipeline(req, conn, &request_id).await;
+        let mut seen = Seen {
+            endpoint: Endpoint::Other,
+            auth_time: None,
+        };
+        let outcome = self.pipeline(req, conn, &request_id, &mut seen).await;
         let (mut resp, own) = match outcome {
             Outcome::Own(r) => (r, true),
             Outcome::Proxied(r) => (r, false),
@@ -120,6 +144,9 @@ impl Gateway {
         self.security.apply(resp.headers_mut(), own);
         resp.headers_mut()
             .insert(request_id::HEADER, request_id.clone());
+        let took = seen.auth_time.unwrap_or_else(|| started.elapsed());
+        self.metrics
+            .request(seen.endpoint, resp.status().as_u16(), took);
         tracing::info!(
             target: "portcullis::access",
             request_id = request_id.to_str().unwrap_or(""),
@@ -138,6 +165,7 @@ impl Gateway {
         req: Request<Incoming>,
         conn: ConnInfo,
         request_id: &HeaderValue,
+        seen: &mut Seen,
     ) -> Outcome {
         if let Err(reason) = hygiene::check(&req) {
             return Outcome::Own(hygiene::refuse(reason));
@@ -157,6 +185,7 @@ impl Gateway {
             return Outcome::Own(bad_path());
         };
         if endpoints::is_own(&normalized) {
+            seen.endpoint = endpoints::metric_endpoint(&normalized);
             let ctx = self.ctx(conn, req.headers());
             return Outcome::Own(
                 endpoints::handle(&self.auth, req, &ctx, &normalized, query).await,
@@ -195,7 +224,13 @@ impl Gateway {
             Some(q) => format!("{normalized}?{q}"),
             None => normalized.clone(),
         };
-        let (identity, cookies) = match self.authorize(route, &req, &here).await {
+        let auth_started = Instant::now();
+        let authorized = self.authorize(route, &req, &here).await;
+        if let Policy::Authenticated { .. } = route.policy {
+            seen.endpoint = Endpoint::Verify;
+            seen.auth_time = Some(auth_started.elapsed());
+        }
+        let (identity, cookies) = match authorized {
             Ok(pair) => pair,
             Err(resp) => return Outcome::Own(resp),
         };

@@ -116,6 +116,7 @@ struct Connection {
 
 impl Connection {
     async fn run(self, tcp: TcpStream, peer: SocketAddr, acceptor: TlsAcceptor) {
+        let _open = self.gateway.metrics().connection_opened();
         let _ = tcp.set_nodelay(true);
         let local = tcp.local_addr().unwrap_or(peer);
         let tls =

@@ -81,6 +81,7 @@ pub async fn run(
     if let Some(l) = admin {
         tokio::spawn(crate::admin::serve(l, gateway.clone(), shutdown.clone()));
     }
+    start_metrics(&gateway, &config, &shutdown);
     let text = |a: Option<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(https = %bound.https, http = %text(bound.http), admin = %text(bound.admin), "listening");
     if let Some(tx) = ready {
@@ -107,6 +108,19 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Dates the served certificate and starts recounting live sessions.
+fn start_metrics(gateway: &Arc<Gateway>, config: &Config, shutdown: &CancellationToken) {
+    match tls::expiry::leaf_not_after(&config.tls.cert) {
+        Ok(not_after) => gateway.metrics().set_certificate_not_after(not_after),
+        Err(e) => tracing::warn!(error = %e, "certificate expiry not exported"),
+    }
+    let (gateway, stop) = (gateway.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        let sessions = gateway.auth().sessions();
+        gateway.metrics().count_sessions(sessions, stop).await;
+    });
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {

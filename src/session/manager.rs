@@ -195,6 +195,11 @@ impl Sessions {
         }
     }
 
+    /// How many sessions are live now, in the whole store (every instance's).
+    pub async fn count_live(&self) -> Result<u64, StoreError> {
+        self.store.count_live(self.clock.unix()).await
+    }
+
     /// Session settings.
     pub fn settings(&self) -> &SessionConfig {
         &self.cfg

@@ -180,6 +180,12 @@ pub trait SessionStore: Send + Sync {
 
     /// A cheap round trip, for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// How many sessions are live at `now` (not revoked, before absolute
+    /// expiry and idle timeout), for the `auth_active_sessions` gauge. It
+    /// visits every session not past absolute expiry: run it every minute
+    /// or so, never per request.
+    fn count_live(&self, now: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Opens the configured backend.

@@ -98,4 +98,8 @@ impl SessionStore for Store {
     async fn ping(&self) -> Result<(), StoreError> {
         delegate!(self, ping())
     }
+
+    async fn count_live(&self, now: u64) -> Result<u64, StoreError> {
+        delegate!(self, count_live(now))
+    }
 }

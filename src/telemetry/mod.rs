@@ -1,5 +1,7 @@
 //! Logging: JSON lines (or pretty) through tracing, with the access log on
-//! its own target (`portcullis::access`).
+//! its own target (`portcullis::access`). Prometheus metrics: [`metrics`].
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

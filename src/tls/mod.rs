@@ -3,6 +3,7 @@
 //! certificates.
 
 pub mod dev_cert;
+pub mod expiry;
 
 use std::path::Path;
 use std::sync::Arc;

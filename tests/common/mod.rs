@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod jose;
+pub mod ops;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

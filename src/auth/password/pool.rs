@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use super::{Password, PasswordError, Verified, dummy_verify, hash_password, verify_password};
 
 /// What a worker spent its time on, for metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HashOp {
     /// Verification against a user's stored hash.
     Verify,

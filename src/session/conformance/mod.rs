@@ -235,6 +235,24 @@ pub async fn counters_and_reset<S: SessionStore>(store: &S) {
         .expect("reset of an unknown key");
 }
 
+/// `count_live` counts every user's sessions that are neither revoked nor
+/// past their absolute expiry or idle timeout.
+pub async fn count_live<S: SessionStore>(store: &S) {
+    assert_eq!(store.count_live(T0).await.expect("count"), 0);
+    let mut short = session("short", "alice", T0);
+    short.expires_at = T0 + 100;
+    let mut idle = session("idle", "bob", T0);
+    idle.idle_timeout_secs = 50;
+    let (a, r) = (session("a", "alice", T0), session("r", "carol", T0));
+    for s in [&short, &idle, &a, &r] {
+        login(store, s, &format!("h-{}", s.id)).await;
+    }
+    assert!(store.revoke("r", T0 + 1).await.expect("revoke"));
+    assert_eq!(store.count_live(T0 + 1).await.expect("count"), 3);
+    assert_eq!(store.count_live(T0 + 50).await.expect("count"), 2);
+    assert_eq!(store.count_live(T0 + 100).await.expect("count"), 1);
+}
+
 /// `purge_expired` deletes sessions past absolute expiry (and only those),
 /// counts them, and forgets revocations past the retention.
 pub async fn purge_expired<S: SessionStore>(store: &S) {

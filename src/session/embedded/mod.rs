@@ -199,6 +199,10 @@ impl SessionStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn count_live(&self, now: u64) -> Result<u64, StoreError> {
+        self.read(move |txn| ops::count_live(txn, now)).await
+    }
 }
 
 #[cfg(test)]

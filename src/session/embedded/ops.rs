@@ -147,6 +147,23 @@ pub(super) fn list(
     Ok(live)
 }
 
+/// Sessions live at `now`, visiting those not past absolute expiry
+/// (read-only).
+pub(super) fn count_live(txn: &ReadTransaction, now: u64) -> Result<u64, StoreError> {
+    let expiries = txn.open_table(tables::EXPIRIES)?;
+    let sessions = txn.open_table(tables::SESSIONS)?;
+    let mut live = 0;
+    for entry in expiries.range((now.saturating_add(1), "")..)? {
+        let (key, _) = entry?;
+        if let Some(s) = tables::read_session(&sessions, key.value().1)?
+            && s.is_live(now)
+        {
+            live += 1;
+        }
+    }
+    Ok(live)
+}
+
 /// One session (read-only).
 pub(super) fn get(txn: &ReadTransaction, sid: &str) -> Result<Option<Session>, StoreError> {
     if !well_formed_id(sid) {

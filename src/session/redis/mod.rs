@@ -172,6 +172,15 @@ impl RedisStore {
             .await
     }
 
+    /// Runs one pipeline (one round trip) under the timeout.
+    async fn pipeline<T: redis::FromRedisValue>(
+        &self,
+        pipe: redis::Pipeline,
+    ) -> Result<T, StoreError> {
+        self.call(|mut c| async move { pipe.query_async(&mut c).await })
+            .await
+    }
+
     /// Runs one prepared script invocation under the timeout.
     async fn script<T: redis::FromRedisValue>(
         &self,
@@ -277,6 +286,10 @@ impl SessionStore for RedisStore {
 
     async fn ping(&self) -> Result<(), StoreError> {
         self.query(redis::cmd("PING")).await
+    }
+
+    async fn count_live(&self, now: u64) -> Result<u64, StoreError> {
+        self.count_live_sessions(now).await
     }
 }
 

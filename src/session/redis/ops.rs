@@ -7,7 +7,7 @@ use crate::session::{
     well_formed_id, well_formed_rotation,
 };
 
-/// How many expired sessions one `purge_expired` round handles at a time.
+/// How many sessions one round of `purge_expired` or `count_live` handles.
 const PURGE_BATCH: usize = 256;
 
 impl RedisStore {
@@ -220,6 +220,35 @@ impl RedisStore {
             .arg(format!("({cutoff}"));
         self.query::<()>(trim).await?;
         Ok(purged)
+    }
+
+    /// Sessions live at `now`: the expiry index past `now` in batches, each
+    /// batch's session hashes read in one pipelined round trip.
+    pub(super) async fn count_live_sessions(&self, now: u64) -> Result<u64, StoreError> {
+        let expiries = self.keys.expiries();
+        let (mut live, mut offset) = (0, 0);
+        loop {
+            let mut cmd = redis::cmd("ZRANGEBYSCORE");
+            cmd.arg(&expiries).arg(format!("({now}")).arg("+inf");
+            cmd.arg("LIMIT").arg(offset).arg(PURGE_BATCH);
+            let batch: Vec<String> = self.query(cmd).await?;
+            let mut pipe = redis::pipe();
+            for sid in batch.iter().filter(|sid| well_formed_id(sid)) {
+                pipe.cmd("HGETALL").arg(self.keys.session(sid));
+            }
+            if !pipe.is_empty() {
+                let rows: Vec<Vec<String>> = self.pipeline(pipe).await?;
+                for flat in rows {
+                    if keys::session_from_flat(flat)?.is_some_and(|s| s.is_live(now)) {
+                        live += 1;
+                    }
+                }
+            }
+            if batch.len() < PURGE_BATCH {
+                return Ok(live);
+            }
+            offset += PURGE_BATCH;
+        }
     }
 
     /// Deletes one expired session; true if this call deleted it.
