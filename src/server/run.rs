@@ -48,10 +48,6 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let tls_config = tls::server_config(&config.tls)?;
     let (_tls_tx, tls_rx) = watch::channel(tls_config);
-    let gateway = Arc::new(Gateway::new(
-        config.clone(),
-        Arc::new(crate::clock::SystemClock),
-    )?);
     let https = bind(config.server.listen).await?;
     let http = match config.server.http_listen {
         Some(addr) => Some(bind(addr).await?),
@@ -61,6 +57,11 @@ pub async fn run(
         https: https.local_addr().unwrap_or(config.server.listen),
         http: http.as_ref().and_then(|l| l.local_addr().ok()),
     };
+    let config = with_bound_port(config, bound.https);
+    let gateway = Arc::new(Gateway::new(
+        config.clone(),
+        Arc::new(crate::clock::SystemClock),
+    )?);
     let http_addr = bound.http.map(|a| a.to_string()).unwrap_or_default();
     tracing::info!(https = %bound.https, http = %http_addr, "listening");
     if let Some(tx) = ready {
@@ -87,6 +88,22 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// With `listen` on port 0 the default origin reads `https://localhost:0`,
+/// which no redirect, `X-Forwarded-Host` or token issuer should carry: name
+/// the port actually bound instead.
+fn with_bound_port(config: Arc<Config>, https: SocketAddr) -> Arc<Config> {
+    const PORT_ZERO: &str = "https://localhost:0";
+    if config.server.listen.port() != 0 || config.server.public_origin != PORT_ZERO {
+        return config;
+    }
+    let mut c = (*config).clone();
+    c.server.public_origin = format!("https://localhost:{}", https.port());
+    if c.auth.issuer == PORT_ZERO {
+        c.auth.issuer = c.server.public_origin.clone();
+    }
+    Arc::new(c)
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
