@@ -4,6 +4,9 @@
 //! trust that certificate.
 #![allow(dead_code)]
 
+pub mod raw;
+pub mod upstream;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -71,6 +74,8 @@ policy = "public"
 }
 
 /// Deep-merges `extra` into `base`; arrays (e.g. `routes`) are replaced.
+/// `{upstream}` and `{dir}` in `extra` are not expanded here (see
+/// [`Gateway::start_with_upstream`]).
 pub fn merge(base: &mut toml::Table, extra: &str) {
     let extra: toml::Table = extra.parse().expect("test config parses");
     merge_tables(base, extra);
@@ -98,14 +103,32 @@ impl Gateway {
     }
 
     /// Starts the gateway in front of `upstream`, with extra environment.
+    /// `{upstream}` and `{dir}` in `extra` become the upstream address and the
+    /// temporary directory, so tests can write whole `[[routes]]` tables.
     pub async fn start_with_upstream(
         upstream: SocketAddr,
         extra: &str,
         env: &[(&str, &str)],
     ) -> Gateway {
+        Self::try_start_with_upstream(upstream, extra, env)
+            .unwrap_or_else(|f| panic!("gateway did not start ({}); logs:\n{}", f.status, f.logs))
+    }
+
+    /// Like [`Gateway::start_with_upstream`], but a process that exits
+    /// before listening is returned as a [`StartFailure`].
+    pub fn try_start_with_upstream(
+        upstream: SocketAddr,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Gateway, StartFailure> {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut cfg = base_config(upstream, dir.path());
-        merge(&mut cfg, extra);
+        let extra = extra
+            .replace("{upstream}", &upstream.to_string())
+            .replace("{dir}", &dir.path().display().to_string());
+        merge(&mut cfg, &extra);
+        // An empty users file, so authenticated routes can start.
+        std::fs::write(dir.path().join("users.toml"), "").expect("write users file");
         let path = dir.path().join("portcullis.toml");
         std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
             .expect("write config");
@@ -115,7 +138,11 @@ impl Gateway {
         Self::spawn(cmd, dir, upstream)
     }
 
-    fn spawn(mut cmd: Command, dir: tempfile::TempDir, upstream: SocketAddr) -> Gateway {
+    fn spawn(
+        mut cmd: Command,
+        dir: tempfile::TempDir,
+        upstream: SocketAddr,
+    ) -> Result<Gateway, StartFailure> {
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -137,14 +164,16 @@ impl Gateway {
                 sink.lock().unwrap().push(line);
             }
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                panic!(
-                    "gateway did not start; logs:\n{}",
-                    logs.lock().unwrap().join("\n")
-                )
-            });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => line,
+            Err(_) => {
+                // stderr closed (the process exited) or it never listened.
+                let _ = child.kill();
+                let status = child.wait().expect("wait");
+                let logs = logs.lock().unwrap().join("\n");
+                return Err(StartFailure { status, logs });
+            }
+        };
         let v: serde_json::Value = serde_json::from_str(&line).expect("listening line is JSON");
         let addr = v["https"]
             .as_str()
@@ -153,7 +182,7 @@ impl Gateway {
             .expect("addr");
         let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
         let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
-        Gateway {
+        Ok(Gateway {
             child,
             addr,
             http_addr,
@@ -162,7 +191,7 @@ impl Gateway {
             cert_pem,
             upstream,
             upstream_stop: None,
-        }
+        })
     }
 
     /// `https://localhost:PORT{path}`.
@@ -216,6 +245,44 @@ impl Gateway {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// A raw TLS connection wrapped for writing requests byte by byte and
+    /// reading responses (see [`raw::RawConn`]).
+    pub async fn raw(&self) -> raw::RawConn {
+        raw::RawConn::new(self.tls_stream().await)
+    }
+
+    /// The gateway's resident set size in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line")
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn signal_term(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it did not.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -243,6 +310,32 @@ impl Drop for Gateway {
             stop.cancel();
         }
     }
+}
+
+/// A gateway process that exited instead of listening.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// Its exit status.
+    pub status: std::process::ExitStatus,
+    /// Everything it wrote to stderr.
+    pub logs: String,
+}
+
+/// Runs `portcullis ARGS` to completion with extra environment and returns
+/// its status and output.
+pub fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("portcullis runs")
+}
+
+/// A loopback address nothing listens on (bound, then released).
+pub fn unused_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr")
 }
 
 // Helpers shared by the vector tests: fixture loading and hex.
