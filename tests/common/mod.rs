@@ -132,16 +132,18 @@ impl Gateway {
         let path = dir.path().join("portcullis.toml");
         std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
             .expect("write config");
+        let cert = cfg["tls"]["cert"].as_str().expect("tls.cert").into();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
         cmd.args(["serve", "--config"]).arg(&path);
         cmd.envs(env.iter().copied());
-        Self::spawn(cmd, dir, upstream)
+        Self::spawn(cmd, dir, upstream, cert)
     }
 
     fn spawn(
         mut cmd: Command,
         dir: tempfile::TempDir,
         upstream: SocketAddr,
+        cert: PathBuf,
     ) -> Result<Gateway, StartFailure> {
         let mut child = cmd
             .stdin(Stdio::null())
@@ -181,7 +183,7 @@ impl Gateway {
             .parse()
             .expect("addr");
         let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
-        let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
+        let cert_pem = std::fs::read(&cert).expect("cert written");
         Ok(Gateway {
             child,
             addr,
@@ -217,6 +219,26 @@ impl Gateway {
 
     /// A raw TLS connection (for malformed requests), ALPN http/1.1.
     pub async fn tls_stream(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        self.tls_stream_alpn(b"http/1.1").await
+    }
+
+    /// An HTTP/2 connection (ALPN h2) whose request targets are sent
+    /// verbatim, for paths a client library would normalize.
+    pub async fn h2_sender(&self) -> hyper::client::conn::http2::SendRequest<String> {
+        let io = hyper_util::rt::TokioIo::new(self.tls_stream_alpn(b"h2").await);
+        let (sender, conn) =
+            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
+                .await
+                .expect("h2 handshake");
+        tokio::spawn(conn);
+        sender
+    }
+
+    /// A raw TLS connection offering one ALPN protocol.
+    pub async fn tls_stream_alpn(
+        &self,
+        alpn: &[u8],
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
         let mut roots = rustls::RootCertStore::empty();
         use rustls::pki_types::pem::PemObject;
         for c in rustls::pki_types::CertificateDer::pem_slice_iter(&self.cert_pem) {
@@ -229,7 +251,7 @@ impl Gateway {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        cfg.alpn_protocols = vec![alpn.to_vec()];
         let tcp = tokio::net::TcpStream::connect(self.addr)
             .await
             .expect("connect");
