@@ -18,7 +18,12 @@ pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
     let te = h.get_all(header::TRANSFER_ENCODING).iter().count();
     let cl: Vec<_> = h.get_all(header::CONTENT_LENGTH).iter().collect();
     let bad = Err;
-    if te > 0 && !cl.is_empty() {
+    // hyper drops Content-Length when both arrive; the server saw it.
+    let both = req
+        .extensions()
+        .get::<crate::server::framing::BothLengths>()
+        .is_some();
+    if both || te > 0 && !cl.is_empty() {
         return bad("both Content-Length and Transfer-Encoding");
     }
     if te > 1
