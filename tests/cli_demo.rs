@@ -30,7 +30,7 @@ impl Drop for Demo {
 /// Starts `portcullis demo --listen 127.0.0.1:0` and reads its stdout until
 /// the URL line.
 fn start_demo() -> Demo {
-    let child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    let child = Command::new(common::binary())
         .args(["demo", "--listen", "127.0.0.1:0", "--password", PASSWORD])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

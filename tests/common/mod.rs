@@ -34,6 +34,15 @@ pub struct Gateway {
     upstream_stop: Option<CancellationToken>,
 }
 
+/// The `portcullis` binary under test: `$TESTS_PORTCULLIS_BIN` if set (a
+/// private copy, when a shared target directory may be rebuilt by others
+/// while tests run), else the one cargo built for these tests.
+pub fn binary() -> PathBuf {
+    std::env::var_os("TESTS_PORTCULLIS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_portcullis")))
+}
+
 /// Starts the example app on loopback.
 pub async fn example_app() -> (SocketAddr, CancellationToken) {
     portcullis::example_app::spawn_local()
@@ -133,7 +142,7 @@ impl Gateway {
         std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
             .expect("write config");
         let cert = cfg["tls"]["cert"].as_str().expect("tls.cert").into();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        let mut cmd = Command::new(binary());
         cmd.args(["serve", "--config"]).arg(&path);
         cmd.envs(env.iter().copied());
         Self::spawn(cmd, dir, upstream, cert)
@@ -346,7 +355,7 @@ pub struct StartFailure {
 /// Runs `portcullis ARGS` to completion with extra environment and returns
 /// its status and output.
 pub fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+    Command::new(binary())
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
