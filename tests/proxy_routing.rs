@@ -226,7 +226,7 @@ async fn assert_no_detail(resp: reqwest::Response, upstream: std::net::SocketAdd
 }
 
 /// Upstream refused or talking nonsense is 502; slower than
-/// `response_timeout_ms` is 504; in each case a small JSON body without
+/// `response_timeout_ms` (500 ms against a 10 s answer) is 504; in each case a small JSON body without
 /// upstream detail.
 #[tokio::test]
 async fn upstream_failures_are_502_and_504() {
@@ -252,13 +252,11 @@ async fn upstream_failures_are_502_and_504() {
 
     let gw = Gateway::start("[upstream]\nresponse_timeout_ms = 500\n").await;
     let started = Instant::now();
-    let resp = gw.client().get(gw.url("/slow/3000")).send().await.unwrap();
+    let resp = gw.client().get(gw.url("/slow/10000")).send().await.unwrap();
     assert_eq!(resp.status(), 504);
-    assert!(
-        started.elapsed() < Duration::from_millis(2800),
-        "{:?}",
-        started.elapsed()
-    );
+    // Answered at the 500 ms timeout, long before the upstream would.
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "{took:?}");
     assert_no_detail(resp, gw.upstream, "upstream_timeout").await;
     // A fast request on the same gateway is unaffected.
     let resp = gw.client().get(gw.url("/slow/10")).send().await.unwrap();

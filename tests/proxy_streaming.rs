@@ -156,7 +156,7 @@ async fn memory_stays_flat_during_512_mib_transfer() {
     // Warm up: connection pools, TLS sessions, allocator arenas.
     let warm = client.post(gw.url("/echo")).body(vec![1u8; 4 << 20]).send();
     assert_eq!(warm.await.unwrap().bytes().await.unwrap().len(), 4 << 20);
-    let baseline = gw.rss_kib();
+    let baseline = rss_of(gw.pid()).expect("VmRSS");
 
     let peak = Arc::new(AtomicU64::new(baseline));
     let done = Arc::new(AtomicBool::new(false));

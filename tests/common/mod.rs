@@ -282,17 +282,6 @@ impl Gateway {
         raw::RawConn::new(self.tls_stream().await)
     }
 
-    /// The gateway's resident set size in KiB (`VmRSS`).
-    pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS line")
-    }
-
     /// Sends SIGTERM without waiting.
     pub fn signal_term(&self) {
         let _ = Command::new("kill")

@@ -232,10 +232,16 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// `GET {target} HTTP/1.1` with `Host: localhost` and the extra header lines
-/// (each without CRLF).
+/// `GET {target} HTTP/1.1` with the extra header lines (each without CRLF),
+/// and `Host: localhost` unless they hold a `Host`.
 pub fn get(target: &str, headers: &[&str]) -> Vec<u8> {
-    let mut req = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n");
+    let mut req = format!("GET {target} HTTP/1.1\r\n");
+    if !headers
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+    {
+        req.push_str("Host: localhost\r\n");
+    }
     for h in headers {
         req.push_str(h);
         req.push_str("\r\n");
