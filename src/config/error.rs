@@ -42,14 +42,12 @@ impl ConfigErrors {
         let mut out = Self::default();
         for e in err {
             let mut path = e.path.clone();
-            if let figment::error::Kind::UnknownField(field, _) = &e.kind {
+            if let figment::error::Kind::UnknownField(field, _) = &e.kind
+                && path.last() != Some(field)
+            {
                 path.push(field.clone());
             }
-            let key = if path.is_empty() {
-                "config".to_string()
-            } else {
-                path.join(".")
-            };
+            let key = key_of(&path);
             let source = e
                 .metadata
                 .as_ref()
@@ -59,6 +57,26 @@ impl ConfigErrors {
         }
         out
     }
+}
+
+/// A dotted key from figment's path, array indices as `[i]`:
+/// `routes[0].upstream`.
+fn key_of(path: &[String]) -> String {
+    let mut key = String::new();
+    for part in path {
+        if part.parse::<usize>().is_ok() {
+            key.push_str(&format!("[{part}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(part);
+        }
+    }
+    if key.is_empty() {
+        key.push_str("config");
+    }
+    key
 }
 
 /// Figment's messages, with the unknown-field case made explicit.

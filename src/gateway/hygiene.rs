@@ -36,14 +36,19 @@ pub fn refuse(reason: &str) -> Response<Body> {
     respond::json_error_close(StatusCode::BAD_REQUEST, "bad_request", reason)
 }
 
-/// Refuses ambiguous framing (request smuggling) and `h2c` upgrades; the
-/// error says what was wrong.
+/// Refuses ambiguous framing (request smuggling), duplicate `Host` and
+/// `h2c` upgrades; the error says what was wrong.
 pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
     let h = req.headers();
     let te = h.get_all(header::TRANSFER_ENCODING).iter().count();
     let cl: Vec<_> = h.get_all(header::CONTENT_LENGTH).iter().collect();
     let bad = Err;
-    if te > 0 && !cl.is_empty() {
+    // hyper drops Content-Length when both arrive; the server saw it.
+    let both = req
+        .extensions()
+        .get::<crate::server::framing::BothLengths>()
+        .is_some();
+    if both || te > 0 && !cl.is_empty() {
         return bad("both Content-Length and Transfer-Encoding");
     }
     if te > 1
@@ -61,6 +66,11 @@ pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
         })
     {
         return bad("invalid Content-Length");
+    }
+    // RFC 9112 3.2: more than one Host is a 400; two parsers may pick
+    // different ones.
+    if h.get_all(header::HOST).iter().count() > 1 {
+        return bad("more than one Host header");
     }
     let upgrade_h2c = h.get_all(header::UPGRADE).iter().any(|v| {
         v.to_str()
@@ -98,6 +108,7 @@ mod tests {
             &[("content-length", "5"), ("content-length", "6")],
             &[("content-length", "-1")],
             &[("upgrade", "h2c"), ("connection", "upgrade")],
+            &[("host", "a.example"), ("host", "b.example")],
         ];
         for case in refused {
             let resp = refuse(check(&req(case)).unwrap_err());

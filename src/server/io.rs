@@ -1,5 +1,6 @@
 //! A transport wrapper that records when bytes last moved, so idle
-//! keep-alive connections can be closed.
+//! keep-alive connections can be closed, and shows the bytes read to the
+//! framing [`Sniffer`].
 
 use std::io;
 use std::pin::Pin;
@@ -9,6 +10,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::framing::Sniffer;
 
 /// Shared record of a connection's last activity, in milliseconds since
 /// the connection started.
@@ -67,17 +70,29 @@ impl Drop for InFlight {
     }
 }
 
-/// A stream that updates an [`Activity`] whenever bytes move.
+/// A stream that updates an [`Activity`] whenever bytes move and feeds
+/// what it reads to an optional [`Sniffer`].
 #[derive(Debug)]
 pub struct Tracked<S> {
     inner: S,
     activity: Activity,
+    sniffer: Option<Sniffer>,
 }
 
 impl<S> Tracked<S> {
     /// Wraps a stream.
     pub fn new(inner: S, activity: Activity) -> Self {
-        Self { inner, activity }
+        Self {
+            inner,
+            activity,
+            sniffer: None,
+        }
+    }
+
+    /// Also shows every byte read to `sniffer`.
+    pub fn sniffing(mut self, sniffer: Sniffer) -> Self {
+        self.sniffer = Some(sniffer);
+        self
     }
 }
 
@@ -88,9 +103,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        let res = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let this = &mut *self;
+        let res = Pin::new(&mut this.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.touch();
+            this.activity.touch();
+            if let Some(sniffer) = &mut this.sniffer {
+                sniffer.feed(&buf.filled()[before..]);
+            }
         }
         res
     }

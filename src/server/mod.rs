@@ -2,6 +2,7 @@
 //! connection cap, idle and slow-client timeouts, graceful drain, and the
 //! plain-HTTP listener that redirects to HTTPS.
 
+pub mod framing;
 pub mod io;
 pub mod redirect;
 pub mod reload;
@@ -135,10 +136,16 @@ impl Connection {
             };
         let info = ConnInfo { peer, local };
         let activity = Activity::new();
-        let io = TokioIo::new(Tracked::new(tls, activity.clone()));
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+        let marks = framing::Marks::default();
+        let sniffer = framing::Sniffer::new(marks.clone(), !h2);
+        let io = TokioIo::new(Tracked::new(tls, activity.clone()).sniffing(sniffer));
         let gateway = self.gateway.clone();
         let act = activity.clone();
-        let svc = service_fn(move |req| {
+        let svc = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            if marks.next() {
+                req.extensions_mut().insert(framing::BothLengths);
+            }
             let gateway = gateway.clone();
             let guard = act.request();
             async move {

@@ -7,6 +7,8 @@
 pub mod auth;
 pub mod jose;
 pub mod ops;
+pub mod raw;
+pub mod upstream;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -35,6 +37,15 @@ pub struct Gateway {
     /// The example app's address.
     pub upstream: SocketAddr,
     upstream_stop: Option<CancellationToken>,
+}
+
+/// The `portcullis` binary under test: `$TESTS_PORTCULLIS_BIN` if set (a
+/// private copy, when a shared target directory may be rebuilt by others
+/// while tests run), else the one cargo built for these tests.
+pub fn binary() -> PathBuf {
+    std::env::var_os("TESTS_PORTCULLIS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_portcullis")))
 }
 
 /// Starts the example app on loopback.
@@ -89,6 +100,8 @@ policy = "public"
 }
 
 /// Deep-merges `extra` into `base`; arrays (e.g. `routes`) are replaced.
+/// `{upstream}` and `{dir}` in `extra` are not expanded here (see
+/// [`Gateway::start_with_upstream`]).
 pub fn merge(base: &mut toml::Table, extra: &str) {
     let extra: toml::Table = extra.parse().expect("test config parses");
     merge_tables(base, extra);
@@ -116,13 +129,26 @@ impl Gateway {
     }
 
     /// Starts the gateway in front of `upstream`, with extra environment.
+    /// `{upstream}` and `{dir}` in `extra` become the upstream address and the
+    /// temporary directory, so tests can write whole `[[routes]]` tables.
     pub async fn start_with_upstream(
         upstream: SocketAddr,
         extra: &str,
         env: &[(&str, &str)],
     ) -> Gateway {
+        Self::try_start_with_upstream(upstream, extra, env)
+            .unwrap_or_else(|f| panic!("gateway did not start ({}); logs:\n{}", f.status, f.logs))
+    }
+
+    /// Like [`Gateway::start_with_upstream`], but a process that exits
+    /// before listening is returned as a [`StartFailure`].
+    pub fn try_start_with_upstream(
+        upstream: SocketAddr,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Gateway, StartFailure> {
         let dir = tempfile::tempdir().expect("tempdir");
-        Self::start_in(dir, upstream, extra, env)
+        Self::try_start_in(dir, upstream, extra, env)
     }
 
     /// Starts the gateway with its files in `dir` (prepared by the caller,
@@ -133,21 +159,48 @@ impl Gateway {
         extra: &str,
         env: &[(&str, &str)],
     ) -> Gateway {
+        Self::try_start_in(dir, upstream, extra, env)
+            .unwrap_or_else(|f| panic!("gateway did not start ({}); logs:\n{}", f.status, f.logs))
+    }
+
+    /// Like [`Gateway::start_in`], but a process that exits before listening
+    /// is returned as a [`StartFailure`].
+    pub fn try_start_in(
+        dir: tempfile::TempDir,
+        upstream: SocketAddr,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Gateway, StartFailure> {
         let mut cfg = base_config(upstream, dir.path());
-        merge(&mut cfg, extra);
+        let extra = extra
+            .replace("{upstream}", &upstream.to_string())
+            .replace("{dir}", &dir.path().display().to_string());
+        merge(&mut cfg, &extra);
+        // An empty users file (unless the caller wrote one), so
+        // authenticated routes can start.
+        let users = dir.path().join("users.toml");
+        if !users.exists() {
+            std::fs::write(&users, "").expect("write users file");
+        }
         let path = dir.path().join("portcullis.toml");
         std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
             .expect("write config");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        let cert = cfg["tls"]["cert"].as_str().expect("tls.cert").into();
+        let mut cmd = Command::new(binary());
         cmd.args(["serve", "--config"]).arg(&path);
         cmd.envs(env.iter().copied());
-        Self::spawn(cmd, dir, upstream)
+        Self::spawn(cmd, dir, upstream, cert)
     }
 
-    fn spawn(cmd: Command, dir: tempfile::TempDir, upstream: SocketAddr) -> Gateway {
-        let (child, addr, http_addr, admin_addr, logs) = launch(cmd);
-        let cert_pem = std::fs::read(dir.path().join("cert.pem")).expect("cert written");
-        Gateway {
+    fn spawn(
+        cmd: Command,
+        dir: tempfile::TempDir,
+        upstream: SocketAddr,
+        cert: PathBuf,
+    ) -> Result<Gateway, StartFailure> {
+        let (child, addr, http_addr, admin_addr, logs) = launch(cmd)?;
+        let cert_pem = std::fs::read(&cert).expect("cert written");
+        Ok(Gateway {
             child,
             addr,
             http_addr,
@@ -157,14 +210,17 @@ impl Gateway {
             cert_pem,
             upstream,
             upstream_stop: None,
-        }
+        })
     }
 
     /// Stops the process (SIGTERM) and starts it again with the same
     /// configuration and files; the addresses and logs are the new process's.
     pub async fn restart(&mut self) {
         self.stop().await;
-        let (child, addr, http_addr, admin_addr, logs) = launch(self.serve_command());
+        let (child, addr, http_addr, admin_addr, logs) = launch(self.serve_command())
+            .unwrap_or_else(|f| {
+                panic!("gateway did not restart ({}); logs:\n{}", f.status, f.logs)
+            });
         (
             self.child,
             self.addr,
@@ -176,7 +232,7 @@ impl Gateway {
 
     /// `portcullis serve --config <this gateway's config>`, not started.
     pub fn serve_command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        let mut cmd = Command::new(binary());
         cmd.args(["serve", "--config"]).arg(self.config_path());
         cmd
     }
@@ -209,6 +265,26 @@ impl Gateway {
 
     /// A raw TLS connection (for malformed requests), ALPN http/1.1.
     pub async fn tls_stream(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        self.tls_stream_alpn(b"http/1.1").await
+    }
+
+    /// An HTTP/2 connection (ALPN h2) whose request targets are sent
+    /// verbatim, for paths a client library would normalize.
+    pub async fn h2_sender(&self) -> hyper::client::conn::http2::SendRequest<String> {
+        let io = hyper_util::rt::TokioIo::new(self.tls_stream_alpn(b"h2").await);
+        let (sender, conn) =
+            hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), io)
+                .await
+                .expect("h2 handshake");
+        tokio::spawn(conn);
+        sender
+    }
+
+    /// A raw TLS connection offering one ALPN protocol.
+    pub async fn tls_stream_alpn(
+        &self,
+        alpn: &[u8],
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
         let mut roots = rustls::RootCertStore::empty();
         use rustls::pki_types::pem::PemObject;
         for c in rustls::pki_types::CertificateDer::pem_slice_iter(&self.cert_pem) {
@@ -221,7 +297,7 @@ impl Gateway {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        cfg.alpn_protocols = vec![alpn.to_vec()];
         let tcp = tokio::net::TcpStream::connect(self.addr)
             .await
             .expect("connect");
@@ -235,6 +311,33 @@ impl Gateway {
     /// Every log line so far, joined.
     pub fn log_text(&self) -> String {
         self.logs.lock().unwrap().join("\n")
+    }
+
+    /// A raw TLS connection wrapped for writing requests byte by byte and
+    /// reading responses (see [`raw::RawConn`]).
+    pub async fn raw(&self) -> raw::RawConn {
+        raw::RawConn::new(self.tls_stream().await)
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn signal_term(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Waits up to `limit` for the process to exit; `None` if it did not.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Sends SIGTERM and waits for the exit status.
@@ -284,7 +387,7 @@ type Launched = (
 );
 
 /// Spawns `cmd` (a `serve`) and waits for its "listening" log line.
-fn launch(mut cmd: Command) -> Launched {
+fn launch(mut cmd: Command) -> Result<Launched, StartFailure> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -306,14 +409,16 @@ fn launch(mut cmd: Command) -> Launched {
             sink.lock().unwrap().push(line);
         }
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| {
-            panic!(
-                "gateway did not start; logs:\n{}",
-                logs.lock().unwrap().join("\n")
-            )
-        });
+    let line = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) => line,
+        Err(_) => {
+            // stderr closed (the process exited) or it never listened.
+            let _ = child.kill();
+            let status = child.wait().expect("wait");
+            let logs = logs.lock().unwrap().join("\n");
+            return Err(StartFailure { status, logs });
+        }
+    };
     let v: serde_json::Value = serde_json::from_str(&line).expect("listening line is JSON");
     let addr = v["https"]
         .as_str()
@@ -322,7 +427,7 @@ fn launch(mut cmd: Command) -> Launched {
         .expect("addr");
     let http_addr = v["http"].as_str().and_then(|s| s.parse().ok());
     let admin_addr = v["admin"].as_str().and_then(|s| s.parse().ok());
-    (child, addr, http_addr, admin_addr, logs)
+    Ok((child, addr, http_addr, admin_addr, logs))
 }
 
 impl Drop for Gateway {
@@ -333,6 +438,32 @@ impl Drop for Gateway {
             stop.cancel();
         }
     }
+}
+
+/// A gateway process that exited instead of listening.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// Its exit status.
+    pub status: std::process::ExitStatus,
+    /// Everything it wrote to stderr.
+    pub logs: String,
+}
+
+/// Runs `portcullis ARGS` to completion with extra environment and returns
+/// its status and output.
+pub fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("portcullis runs")
+}
+
+/// A loopback address nothing listens on (bound, then released).
+pub fn unused_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr")
 }
 
 // Helpers shared by the vector tests: fixture loading and hex.

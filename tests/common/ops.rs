@@ -36,9 +36,11 @@ impl Gateway {
         let path = dir.path().join("portcullis.toml");
         std::fs::write(&path, toml::to_string(&cfg).expect("config serializes"))
             .expect("write config");
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        let mut cmd = std::process::Command::new(super::binary());
         cmd.args(["serve", "--config"]).arg(&path);
-        let mut gw = Self::spawn(cmd, dir, upstream);
+        let cert = dir.path().join("cert.pem");
+        let mut gw = Self::spawn(cmd, dir, upstream, cert)
+            .unwrap_or_else(|f| panic!("gateway did not start ({}); logs:\n{}", f.status, f.logs));
         gw.upstream_stop = Some(stop);
         gw
     }
