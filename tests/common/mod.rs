@@ -5,7 +5,10 @@
 #![allow(dead_code)]
 
 pub mod auth;
+pub mod flows;
 pub mod jose;
+pub mod redis_util;
+pub mod session;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -155,8 +158,13 @@ impl Gateway {
     pub async fn restart(&mut self) {
         self.stop().await;
         let (child, addr, http_addr, admin_addr, logs) = launch(self.serve_command());
-        (self.child, self.addr, self.http_addr, self.admin_addr, self.logs) =
-            (child, addr, http_addr, admin_addr, logs);
+        (
+            self.child,
+            self.addr,
+            self.http_addr,
+            self.admin_addr,
+            self.logs,
+        ) = (child, addr, http_addr, admin_addr, logs);
     }
 
     /// `portcullis serve --config <this gateway's config>`, not started.
