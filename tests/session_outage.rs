@@ -161,3 +161,52 @@ async fn stopped_redis_fails_closed_and_recovers_after_restart() {
     assert_eq!(readiness(&gw).await, 200);
     assert!(!gw.log_text().contains("panicked"));
 }
+
+/// A browser whose access cookie expired while Redis is frozen: the inline
+/// refresh cannot reach the store, so the answer is a prompt 503 with
+/// `Retry-After` that keeps the cookies (not a bounce to a login page that
+/// cannot work either, and not a pass); once Redis is back, the same
+/// cookies are refreshed inline.
+#[tokio::test]
+async fn expired_browser_session_during_outage_is_told_to_retry() {
+    let redis = RedisServer::start();
+    let prefix = Prefix::new(&redis.url());
+    let short = "[auth]\naccess_token_ttl_secs = 2\nleeway_secs = 0";
+    let config = merged(&[&prefix.config(TIMEOUT_MS), NO_LOGIN_LIMITS, short]);
+    let gw = Gateway::start_with_users(&config, &[ALICE]).await;
+    let s = gw.sign_in(ALICE).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+
+    redis.freeze();
+    let navigate = || {
+        gw.client()
+            .get(gw.url("/headers"))
+            .header("accept", "text/html")
+            .header("cookie", s.jar.header())
+    };
+    let started = Instant::now();
+    let resp = navigate().send().await.expect("get");
+    assert_unavailable("inline refresh (GET)", &resp, started);
+    let started = Instant::now();
+    let resp = gw
+        .client()
+        .post(gw.url("/echo"))
+        .header("cookie", s.jar.header())
+        .body("form data")
+        .send()
+        .await
+        .expect("post");
+    assert_unavailable("inline refresh (POST)", &resp, started);
+    redis.thaw();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let resp = loop {
+        let resp = navigate().send().await.expect("get");
+        if resp.status() != 503 || Instant::now() > deadline {
+            break resp;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(resp.status(), 200, "refreshed inline once Redis is back");
+    assert!(resp.headers().get("set-cookie").is_some());
+}
