@@ -217,7 +217,13 @@ impl Gateway {
             },
         };
         if !id.has_any_role(roles) {
-            return Err(deny::forbidden(&id, &route.prefix));
+            // An inline refresh used up the old refresh token: hand out the
+            // new one even with the refusal.
+            let mut resp = deny::forbidden(&id, &route.prefix);
+            for c in cookies {
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
+            return Err(resp);
         }
         Ok((Some(id), cookies))
     }
