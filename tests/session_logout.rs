@@ -39,6 +39,23 @@ async fn session_limit_evicts_the_oldest() {
     flows::session_limit(&gateway(LIMIT_2).await).await;
 }
 
+/// `[session] max_per_user = 1` and logins in quick succession (usually
+/// within one second, the resolution of `created`): every login's own
+/// session survives it and works; the one before is evicted.
+#[tokio::test]
+async fn newest_login_always_survives_the_limit() {
+    let gw = gateway("[session]\nmax_per_user = 1").await;
+    let mut previous = None;
+    for i in 0..5 {
+        let s = gw.sign_in_as(ALICE, &format!("device-{i}")).await;
+        assert_eq!(gw.whoami(&s).await, Ok("alice".into()), "login {i}");
+        if let Some(p) = previous.replace(s) {
+            let code = gw.whoami(&p).await;
+            assert_eq!(code, Err(reqwest::StatusCode::UNAUTHORIZED), "login {i}");
+        }
+    }
+}
+
 /// State-changing endpoints with `Origin: https://evil.example` (or
 /// `Sec-Fetch-Site: cross-site`) answer 403 and change nothing: the
 /// sessions live, the refresh token is not consumed, no session is created.
