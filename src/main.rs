@@ -11,7 +11,7 @@ async fn main() -> ExitCode {
     match portcullis::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("portcullis: {e:#}");
+            eprintln!("portcullis: {e}");
             ExitCode::FAILURE
         }
     }

@@ -47,11 +47,14 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: Cance
 }
 
 async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Body> {
+    if req.method() == Method::POST {
+        return unlock(gateway, req.uri().path()).await;
+    }
     if req.method() != Method::GET {
         return json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            "GET only",
+            "GET, or POST to unlock",
         );
     }
     match req.uri().path() {
@@ -66,5 +69,36 @@ async fn handle(gateway: &Gateway, req: Request<Incoming>) -> Response<Body> {
             json(status, &report.to_json())
         }
         _ => json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint"),
+    }
+}
+
+/// `POST /admin/users/{name}/unlock`: clears an account's lockout.
+async fn unlock(gateway: &Gateway, path: &str) -> Response<Body> {
+    let name = path
+        .strip_prefix("/admin/users/")
+        .and_then(|rest| rest.strip_suffix("/unlock"))
+        .filter(|n| {
+            !n.is_empty()
+                && n.len() <= 64
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
+        });
+    let Some(name) = name else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "POST /admin/users/{name}/unlock",
+        );
+    };
+    match gateway.auth().lockout().clear(name).await {
+        Ok(()) => {
+            tracing::info!(event = "auth.admin.unlock", user = %name, "account unlocked by an operator");
+            json(StatusCode::OK, &serde_json::json!({ "unlocked": name }))
+        }
+        Err(e) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            &e.to_string(),
+        ),
     }
 }

@@ -13,10 +13,13 @@ use super::{cookie_names, pages, return_to};
 use crate::body::{self, Body};
 use crate::gateway::endpoints::Ctx;
 use crate::gateway::respond::{json, json_error};
+use crate::ratelimit::{self, Kind};
 use crate::session::refresh_token::RefreshToken;
 
 /// Largest login body accepted.
 pub const MAX_BODY: usize = 16 * 1024;
+/// A login body must keep arriving at least this often.
+pub const BODY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 /// Longest username accepted.
 pub const MAX_USERNAME: usize = 64;
 /// Longest password accepted, in bytes.
@@ -54,6 +57,10 @@ struct BadRequest {
 
 /// Handles `POST /auth/login`.
 pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
+    let ip = ctx.client_ip.to_string();
+    if let Err(limited) = svc.limiter().check(Kind::LoginIp, &ip).await {
+        return too_many_requests("login_ip", limited);
+    }
     let (parts, body) = req.into_parts();
     let user_agent = parts
         .headers
@@ -63,10 +70,17 @@ pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Respo
         .to_string();
     let (mode, form) = match read_form(&parts.headers, body).await {
         Ok(f) => f,
-        Err(bad) => return bad_request(&bad),
+        Err(bad) => return bad_request(&bad, is_form(&parts.headers)),
     };
     if let Err(bad) = validate(&form) {
-        return bad_request(&bad);
+        return bad_request(&bad, is_form(&parts.headers));
+    }
+    if let Err(limited) = svc
+        .limiter()
+        .check(Kind::LoginAccount, &form.username)
+        .await
+    {
+        return too_many_requests("login_account", limited);
     }
     let return_path = return_to::sanitize(form.return_to.as_deref());
     let result = match svc
@@ -133,7 +147,10 @@ async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginFo
             });
         }
     };
-    let bytes: Bytes = match Limited::new(body, MAX_BODY).collect().await {
+    let bytes: Bytes = match Limited::new(crate::body::Patient::new(body, BODY_PATIENCE), MAX_BODY)
+        .collect()
+        .await
+    {
         Ok(c) => c.to_bytes(),
         Err(_) => {
             return Err(BadRequest {
@@ -228,7 +245,20 @@ fn validate(form: &LoginForm) -> Result<(), BadRequest> {
     Ok(())
 }
 
-fn bad_request(bad: &BadRequest) -> Response<Body> {
+/// True for an HTML form post (errors then render the login page).
+fn is_form(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
+}
+
+fn bad_request(bad: &BadRequest, form: bool) -> Response<Body> {
+    if form {
+        return pages::login(StatusCode::BAD_REQUEST, Some(bad.message), "", "/");
+    }
     let mut resp = json(
         StatusCode::BAD_REQUEST,
         &serde_json::json!({
@@ -304,6 +334,26 @@ fn failure(
             return_path,
         ),
     }
+}
+
+/// 429 with `Retry-After`, logged as `auth.security.rate_limit`.
+pub fn too_many_requests(limit: &'static str, limited: ratelimit::Limited) -> Response<Body> {
+    let secs = limited.retry_after.as_secs().max(1);
+    tracing::warn!(
+        event = "auth.security.rate_limit",
+        limit,
+        retry_after_secs = secs,
+        "rate limit exceeded"
+    );
+    let mut resp = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many requests; retry later",
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// 503 with `Retry-After`: the hashing pool or the store is saturated or down.

@@ -8,11 +8,13 @@ use std::time::Instant;
 use tokio::sync::watch;
 
 use super::keys::{KeyDir, KeyError, KeyRing};
+use super::lockout::Lockout;
 use super::password::{HashPool, Password, PoolError};
 use super::users::{Users, UsersError};
 use super::{fingerprint, jwt};
 use crate::clock::SharedClock;
 use crate::config::{AuthConfig, Config};
+use crate::ratelimit::RateLimiter;
 use crate::session::StoreError;
 use crate::session::manager::Sessions;
 
@@ -50,6 +52,10 @@ pub enum LoginError {
     /// The account is disabled.
     #[error("account disabled")]
     Disabled,
+    /// The account is locked after repeated failures (answered like a
+    /// wrong password).
+    #[error("account locked")]
+    Locked,
     /// Too many logins waiting for the hashing pool.
     #[error("login queue full")]
     Busy,
@@ -96,11 +102,13 @@ impl Issued {
 pub struct AuthService {
     pub(super) cfg: AuthConfig,
     pub(super) keys: watch::Sender<Arc<KeyRing>>,
-    pub(super) users: watch::Sender<Arc<Users>>,
+    pub(super) users: Arc<watch::Sender<Arc<Users>>>,
     pub(super) pool: Arc<HashPool>,
     pub(super) clock: SharedClock,
     pub(super) validation: jwt::Validation,
     pub(super) sessions: Sessions,
+    pub(super) limiter: Arc<RateLimiter>,
+    pub(super) lockout: Lockout,
 }
 
 impl AuthService {
@@ -110,6 +118,7 @@ impl AuthService {
         let cfg = config.auth.clone();
         let dir = KeyDir::open(&cfg.key_dir)?;
         let ring = dir.load_or_init(cfg.key_bits, clock.unix(), grace_secs(&cfg))?;
+        warn_if_readable(&cfg.users_file);
         let needs_users = config
             .routes
             .iter()
@@ -122,6 +131,9 @@ impl AuthService {
         let pool = Arc::new(HashPool::new(cfg.hash_workers, cfg.hash_queue)?);
         let store = crate::session::open(&config.session.store).await?;
         let keep = std::time::Duration::from_secs(grace_secs(&cfg));
+        let shared = matches!(store, crate::session::Store::Redis(_)).then(|| store.clone());
+        let limiter = Arc::new(RateLimiter::new(&config.rate_limit, shared, clock.clone()));
+        let lockout = Lockout::new(config.lockout, store.clone(), clock.clone());
         let sessions = Sessions::new(store, config.session.clone(), clock.clone(), keep).await?;
         let validation = jwt::Validation::new(
             cfg.issuer.clone(),
@@ -130,9 +142,11 @@ impl AuthService {
         );
         Ok(Self {
             sessions,
+            limiter,
+            lockout,
             validation,
             keys: watch::Sender::new(Arc::new(ring)),
-            users: watch::Sender::new(Arc::new(users)),
+            users: Arc::new(watch::Sender::new(Arc::new(users))),
             pool,
             clock,
             cfg,
@@ -149,9 +163,27 @@ impl AuthService {
         self.users.borrow().clone()
     }
 
+    /// Re-reads the users file; on error the current users stay.
+    pub fn reload_users(&self) -> Result<usize, UsersError> {
+        let users = Users::load(&self.cfg.users_file)?;
+        let n = users.len();
+        self.users.send_replace(Arc::new(users));
+        Ok(n)
+    }
+
     /// The public keys as a JWKS document.
     pub fn jwks(&self) -> serde_json::Value {
         self.ring().jwks()
+    }
+
+    /// The rate limiter.
+    pub fn limiter(&self) -> &Arc<RateLimiter> {
+        &self.limiter
+    }
+
+    /// Account lockout.
+    pub fn lockout(&self) -> &Lockout {
+        &self.lockout
     }
 
     /// Sessions and their store.
@@ -171,6 +203,11 @@ impl AuthService {
         username: &str,
         password: Password,
     ) -> Result<Arc<Users>, LoginError> {
+        let locked = self
+            .lockout
+            .is_locked(username)
+            .await
+            .map_err(|_| LoginError::StoreDown)?;
         let users = self.users();
         let user = users.get(username);
         let phc = user.map(|u| u.password_hash().to_string());
@@ -182,14 +219,24 @@ impl AuthService {
                 PoolError::Busy => LoginError::Busy,
                 other => LoginError::Internal(other.to_string()),
             })?;
-        let Some(user) = user else {
-            return Err(LoginError::UnknownUser);
+        let outcome = match user {
+            None => Err(LoginError::UnknownUser),
+            Some(_) if !verified.ok => Err(LoginError::WrongPassword),
+            Some(u) if u.disabled() => Err(LoginError::Disabled),
+            Some(_) if locked => Err(LoginError::Locked),
+            Some(_) => Ok(()),
         };
-        if !verified.ok {
-            return Err(LoginError::WrongPassword);
+        if let Err(e) = outcome {
+            if !matches!(e, LoginError::Locked) {
+                self.lockout
+                    .record_failure(username)
+                    .await
+                    .map_err(|_| LoginError::StoreDown)?;
+            }
+            return Err(e);
         }
-        if user.disabled() {
-            return Err(LoginError::Disabled);
+        if let Err(e) = self.lockout.clear(username).await {
+            tracing::warn!(error = %e, "could not clear failed-login counters");
         }
         if verified.needs_rehash {
             self.upgrade_hash(username, password);
@@ -201,13 +248,14 @@ impl AuthService {
     fn upgrade_hash(&self, username: &str, password: Password) {
         let pool = self.pool.clone();
         let path = self.cfg.users_file.clone();
+        let users = self.users.clone();
         let username = username.to_string();
         tokio::spawn(async move {
             let result = match pool.hash(password).await {
                 Ok(phc) => {
-                    let user = username.clone();
+                    let (user, file) = (username.clone(), path.clone());
                     tokio::task::spawn_blocking(move || {
-                        super::users::update_password_hash(&path, &user, &phc)
+                        super::users::update_password_hash(&file, &user, &phc)
                     })
                     .await
                     .map_err(|e| e.to_string())
@@ -215,8 +263,9 @@ impl AuthService {
                 }
                 Err(e) => Err(e.to_string()),
             };
-            match result {
-                Ok(()) => {
+            match result.and_then(|()| Users::load(&path).map_err(|e| e.to_string())) {
+                Ok(reloaded) => {
+                    users.send_replace(Arc::new(reloaded));
                     tracing::info!(event = "auth.password.rehashed", user = %username, "password hash upgraded")
                 }
                 Err(e) => {
@@ -268,4 +317,14 @@ pub fn grace_secs(cfg: &AuthConfig) -> u64 {
 /// 128 random bits, base64url.
 pub fn random_id() -> String {
     super::b64::encode(rand::random::<[u8; 16]>())
+}
+
+/// Password hashes are secrets: warn when group or others can read them.
+fn warn_if_readable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(file = %path.display(), mode = format!("{:o}", meta.permissions().mode() & 0o777), "users file is readable by group or others; run chmod 600 on it");
+    }
 }

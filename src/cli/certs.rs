@@ -34,6 +34,14 @@ pub fn run(cmd: CertsCommand) -> anyhow::Result<ExitCode> {
             names,
             force,
         } => {
+            if cert == key {
+                eprintln!("--cert and --key must be different files");
+                return Ok(ExitCode::from(2));
+            }
+            if let Some(bad) = names.iter().find(|n| !valid_name(n)) {
+                eprintln!("--name `{bad}` is not a DNS name or IP address");
+                return Ok(ExitCode::from(2));
+            }
             if !force && (cert.exists() || key.exists()) {
                 eprintln!(
                     "{} or {} exists; pass --force to replace",
@@ -53,4 +61,20 @@ pub fn run(cmd: CertsCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A DNS name (letters, digits, `-`, `.`, `*.` prefix) or an IP address.
+fn valid_name(n: &str) -> bool {
+    if n.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let host = n.strip_prefix("*.").unwrap_or(n);
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+        })
 }

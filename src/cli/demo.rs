@@ -73,7 +73,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("sign in as: demo / {password}");
         println!("https://localhost:{}/", bound.https.port());
     }
-    server.await??;
+    let result = server.await;
+    if args.data_dir.is_none() {
+        // The temporary directory holds keys and the TLS key: remove it.
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    result??;
     Ok(ExitCode::SUCCESS)
 }
 

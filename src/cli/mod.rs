@@ -6,6 +6,7 @@ pub mod demo;
 pub mod hash_password;
 pub mod health;
 pub mod keys;
+pub mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,12 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Read a password (stdin, or a prompt without echo) and print its hash.
     HashPassword,
+    /// User administration (`users unlock NAME`).
+    Users {
+        /// Which user action.
+        #[command(subcommand)]
+        action: users::UsersCommand,
+    },
     /// Probe a running gateway's readiness; exit 0 when ready, 1 otherwise.
     Health {
         /// The readiness URL on the admin listener.
@@ -77,6 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::HashPassword => hash_password::run(),
         Command::Health { url } => health::run(&url).await,
+        Command::Users { action } => users::run(action).await,
         Command::Keys { config, action } => keys::run(config, action),
     }
 }

@@ -46,7 +46,11 @@ pub fn load_raw(file: Option<&Path>) -> Result<raw::RawConfig, ConfigErrors> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
-    figment = figment.merge(Env::prefixed(ENV_PREFIX).ignore(&["config"]).split("__"));
+    figment = figment.merge(
+        Env::prefixed(ENV_PREFIX)
+            .ignore(&["config", "demo_password"])
+            .split("__"),
+    );
     figment.extract().map_err(ConfigErrors::from_figment)
 }
 

@@ -9,7 +9,7 @@
 //!   page with the identity headers (`X-Auth-Request-User`, `-Email`,
 //!   `-Roles`, `-Session`, each "anonymous" when absent), the path, a form
 //!   that posts `message` to `/echo`, and links to `/auth/logout` and
-//!   `/auth/account`;
+//!   `/auth/sessions`;
 //! - `GET /headers`: JSON `{"headers", "method", "path", "query"}`;
 //! - `POST /echo`: the request body streamed back with its `Content-Type`;
 //! - `GET /bytes/{n}`: `n` bytes (at most 2^31) where byte `k` is `k % 256`;

@@ -39,7 +39,7 @@ const PAGE_START: &str = r#"<!DOCTYPE html>
 <body>
 <header>
 <h1>Legacy app</h1>
-<nav><a href="/auth/account">Your sessions</a> | <a href="/auth/logout">Sign out</a></nav>
+<nav><a href="/auth/sessions">Your sessions</a> | <a href="/auth/logout">Sign out</a></nav>
 </header>
 <main>
 <p>This app knows nothing about authentication; it shows what the gateway told it.</p>

@@ -202,7 +202,7 @@ async fn page_escapes_identity() {
     assert!(page.contains(r#"<form method="post" action="/echo">"#));
     assert!(page.contains(r#"name="message""#));
     assert!(page.contains(r#"<a href="/auth/logout">Sign out</a>"#));
-    assert!(page.contains(r#"<a href="/auth/account">Your sessions</a>"#));
+    assert!(page.contains(r#"<a href="/auth/sessions">Your sessions</a>"#));
     for forbidden in ["<script", "<style", "style=", "http://", "https://"] {
         assert!(!page.contains(forbidden), "page contains {forbidden}");
     }

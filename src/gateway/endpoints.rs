@@ -10,6 +10,7 @@ use super::csrf;
 use super::respond::{json, json_error};
 use crate::auth::{AuthService, login, logout, refresh, sessions_api};
 use crate::body::Body;
+use crate::ratelimit::Kind;
 use crate::server::ConnInfo;
 
 /// Path of the JWKS document.
@@ -59,7 +60,14 @@ pub async fn handle(
         (_, JWKS_PATH) if get => json(StatusCode::OK, &auth.jwks()),
         (_, "/auth/login") if get => login::get(query),
         (&Method::POST, "/auth/login") => login::post(auth, req, ctx).await,
-        (&Method::POST, "/auth/refresh") => refresh::post(auth, req.headers()).await,
+        (&Method::POST, "/auth/refresh") => match auth
+            .limiter()
+            .check(Kind::RefreshIp, &ctx.client_ip.to_string())
+            .await
+        {
+            Ok(()) => refresh::post(auth, req.headers()).await,
+            Err(limited) => login::too_many_requests("refresh_ip", limited),
+        },
         (_, "/auth/logout") if get => logout::confirm_page(),
         (&Method::POST, "/auth/logout") => logout::post(auth, req.headers(), false).await,
         (&Method::POST, "/auth/logout-all") => logout::post(auth, req.headers(), true).await,

@@ -48,7 +48,8 @@ pub async fn forward(
     let (mut parts, body) = req.into_parts();
     rewrite_request(gw, &mut parts.headers, conn, &t, upgrade_proto.is_some());
     parts.version = Version::HTTP_11;
-    let body = Limited::new(body, limit as usize).boxed();
+    let patience = gw.config().limits.header_read_timeout;
+    let body = Limited::new(crate::body::Patient::new(body, patience), limit as usize).boxed();
     let pq = match t.query {
         Some(q) => format!("{}?{q}", t.path),
         None => t.path.to_string(),
@@ -96,7 +97,7 @@ fn rewrite_request(gw: &Gateway, h: &mut HeaderMap, conn: ConnInfo, t: &Target<'
         hop_by_hop::strip(h);
     }
     let trusted = &cfg.server.trusted_proxies;
-    let peer_trusted = trusted.iter().any(|n| n.contains(&conn.peer.ip()));
+    let peer_trusted = forwarded::is_trusted(conn.peer.ip(), trusted);
     let configured = configured_identity_headers(&cfg.identity);
     if peer_trusted {
         identity::strip_identity_keep_forwarded(h, &configured);

@@ -6,6 +6,31 @@ use http::{Request, Response, StatusCode, header};
 use crate::body::Body;
 use crate::gateway::respond;
 
+/// `CONNECT` and `TRACE` are never proxied (405); more headers than
+/// `limits.max_headers` is 431 on HTTP/2 too (HTTP/1.1 enforces it while
+/// parsing).
+pub fn refuse_method_or_count<B>(req: &Request<B>, max_headers: usize) -> Option<Response<Body>> {
+    if matches!(*req.method(), http::Method::CONNECT | http::Method::TRACE) {
+        let mut resp = respond::json_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "CONNECT and TRACE are not supported",
+        );
+        resp.headers_mut().insert(
+            header::ALLOW,
+            http::HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        return Some(resp);
+    }
+    (req.headers().len() > max_headers).then(|| {
+        respond::json_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "too many request headers",
+        )
+    })
+}
+
 /// The closing 400 for a refused request.
 pub fn refuse(reason: &str) -> Response<Body> {
     respond::json_error_close(StatusCode::BAD_REQUEST, "bad_request", reason)

@@ -24,6 +24,7 @@ use crate::config::{Config, Limits, Policy, Route};
 use crate::headers::security::CompiledSecurityHeaders;
 use crate::path::{self, PathOptions};
 use crate::proxy::Upstreams;
+use crate::ratelimit::Kind;
 use crate::server::ConnInfo;
 use routes::RouteTable;
 
@@ -113,6 +114,10 @@ impl Gateway {
             Outcome::Own(r) => (r, true),
             Outcome::Proxied(r) => (r, false),
         };
+        if own && method == http::Method::HEAD {
+            // HTTP/2 refuses a HEAD answer that carries body bytes.
+            *resp.body_mut() = crate::body::empty();
+        }
         self.security.apply(resp.headers_mut(), own);
         resp.headers_mut()
             .insert(request_id::HEADER, request_id.clone());
@@ -137,6 +142,9 @@ impl Gateway {
     ) -> Outcome {
         if let Err(reason) = hygiene::check(&req) {
             return Outcome::Own(hygiene::refuse(reason));
+        }
+        if let Some(resp) = hygiene::refuse_method_or_count(&req, self.config.limits.max_headers) {
+            return Outcome::Own(resp);
         }
         let raw = req
             .uri()
@@ -168,6 +176,21 @@ impl Gateway {
         };
         if let Some(resp) = method_check(route, req.method()) {
             return Outcome::Own(resp);
+        }
+        let is_upgrade = crate::headers::hop_by_hop::is_upgrade_request(req.headers()).is_some();
+        if is_upgrade && !csrf::same_origin(req.headers(), &self.config.server.public_origin) {
+            // Cross-site WebSocket hijacking: browsers send Origin on upgrades.
+            return Outcome::Own(respond::json_error(
+                StatusCode::FORBIDDEN,
+                "cross_origin",
+                "cross-origin WebSocket refused",
+            ));
+        }
+        if self.auth.limiter().enabled(Kind::ProxyIp) {
+            let ip = self.ctx(conn, req.headers()).client_ip.to_string();
+            if let Err(limited) = self.auth.limiter().check(Kind::ProxyIp, &ip).await {
+                return Outcome::Own(crate::auth::login::too_many_requests("proxy_ip", limited));
+            }
         }
         let here = match query {
             Some(q) => format!("{normalized}?{q}"),

@@ -63,6 +63,8 @@ pub fn proxy_error(err: &ProxyError, route: &str) -> Response<Body> {
             "body_too_large",
             Blame::Client,
         ),
+        ProxyError::ClientBody => (StatusCode::BAD_REQUEST, "bad_body", Blame::Client),
+        ProxyError::ClientStalled => (StatusCode::REQUEST_TIMEOUT, "body_timeout", Blame::Client),
         ProxyError::BadUri(_) => (
             StatusCode::BAD_GATEWAY,
             "upstream_unavailable",

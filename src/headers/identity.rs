@@ -9,12 +9,26 @@
 
 use http::header::{HeaderMap, HeaderName};
 
-/// Canonical prefixes of identity headers (always stripped).
-const IDENTITY_PREFIXES: [&str; 1] = ["x-auth-"];
+/// Canonical prefixes of identity headers (always stripped): ours and the
+/// ones other gateways and platforms use for the same purpose.
+const IDENTITY_PREFIXES: [&str; 9] = [
+    "x-auth-",
+    "x-remote-",
+    "x-webauth-",
+    "x-authenticated-",
+    "x-ms-client-principal",
+    "x-goog-authenticated-",
+    "x-amzn-oidc-",
+    "x-original-forwarded-",
+    "x-cluster-client-",
+];
 
 /// Canonical names of identity headers (always stripped).
-const IDENTITY_NAMES: [&str; 9] = [
+const IDENTITY_NAMES: [&str; 12] = [
     "x-client-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "fastly-client-ip",
     "x-remote-user",
     "remote-user",
     "x-user",

@@ -27,6 +27,12 @@ pub enum ProxyError {
     /// The client's body exceeded the route's limit while streaming.
     #[error("request body too large")]
     BodyTooLarge,
+    /// The client stopped sending its body.
+    #[error("request body stalled")]
+    ClientStalled,
+    /// The client's body was malformed (e.g. bad chunked encoding).
+    #[error("malformed request body")]
+    ClientBody,
     /// The upstream URL could not be built.
     #[error("bad upstream URL: {0}")]
     BadUri(String),
@@ -89,12 +95,24 @@ pub fn target_uri(upstream: &Uri, path_and_query: &str) -> Result<Uri, ProxyErro
 
 /// Tells a body-limit failure from an unavailable upstream.
 fn classify(e: &hyper_util::client::legacy::Error) -> ProxyError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return ProxyError::BodyTooLarge;
-        }
-        source = s.source();
+    let chain = || {
+        std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |s| {
+            s.source()
+        })
+    };
+    if chain().any(|s| s.is::<http_body_util::LengthLimitError>()) {
+        return ProxyError::BodyTooLarge;
+    }
+    if chain().any(|s| s.is::<crate::body::BodyStalled>()) {
+        return ProxyError::ClientStalled;
+    }
+    // A failure of the request body stream we handed the client is the
+    // client's own body being malformed or cut short, not the upstream.
+    if chain().any(|s| {
+        s.downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_user())
+    }) {
+        return ProxyError::ClientBody;
     }
     ProxyError::Unavailable(e.to_string())
 }

@@ -4,6 +4,7 @@
 
 pub mod io;
 pub mod redirect;
+pub mod reload;
 pub mod run;
 
 use std::convert::Infallible;

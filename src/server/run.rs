@@ -49,12 +49,13 @@ pub async fn run(
     ready: Option<oneshot::Sender<Bound>>,
 ) -> Result<(), StartError> {
     let tls_config = tls::server_config(&config.tls)?;
-    let (_tls_tx, tls_rx) = watch::channel(tls_config);
+    let (tls_tx, tls_rx) = watch::channel(tls_config);
     let https = bind(config.server.listen).await?;
     let port = https.local_addr().map(|a| a.port()).unwrap_or(0);
     let config = Arc::new(Config::clone(&config).with_bound_port(port));
     let clock = Arc::new(crate::clock::SystemClock);
     let gateway = Arc::new(Gateway::new(config.clone(), clock).await?);
+    super::reload::spawn(config.clone(), gateway.clone(), tls_tx, shutdown.clone());
     crate::auth::rotation::spawn(gateway.auth().clone(), shutdown.clone());
     let auth = gateway.auth().clone();
     let keep = std::time::Duration::from_secs(crate::auth::service::grace_secs(auth.settings()));
@@ -63,6 +64,7 @@ pub async fn run(
     let auth = gateway.auth().clone();
     let stop = shutdown.clone();
     tokio::spawn(async move { auth.sessions().purge_periodically(stop).await });
+    crate::ratelimit::spawn_maintenance(gateway.auth().limiter().clone(), shutdown.clone());
     let http = match config.server.http_listen {
         Some(addr) => Some(bind(addr).await?),
         None => None,

@@ -67,6 +67,15 @@ users_file = "{dir}/users.toml"
 [admin]
 listen = "127.0.0.1:0"
 
+# Tests log in far more often than people; the defence tests set their own.
+[rate_limit]
+login_per_ip = 1000000
+login_per_account = 1000000
+refresh_per_ip = 1000000
+
+[lockout]
+max_failures = 0
+
 [log]
 level = "debug"
 format = "json"

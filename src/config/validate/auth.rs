@@ -15,7 +15,8 @@ pub const MAX_LEEWAY_SECS: u64 = 60;
 
 pub(super) fn auth(
     raw: &RawAuth,
-    server: &ServerConfig,
+    public_origin: &str,
+    data_dir: &Path,
     base: &Path,
     errs: &mut ConfigErrors,
 ) -> Option<AuthConfig> {
@@ -42,20 +43,20 @@ pub(super) fn auth(
     }
     let key_dir = match &raw.key_dir {
         Some(d) => resolve(base, d),
-        None => server.data_dir.join("keys"),
+        None => data_dir.join("keys"),
     };
     Some(AuthConfig {
         users_file: resolve(base, &raw.users_file),
         issuer: raw
             .issuer
             .clone()
-            .unwrap_or_else(|| server.public_origin.clone()),
+            .unwrap_or_else(|| public_origin.to_string()),
         audience: raw.audience.clone(),
         access_token_ttl: Duration::from_secs(raw.access_token_ttl_secs),
         leeway: Duration::from_secs(raw.leeway_secs),
         key_dir,
         key_bits: raw.key_bits,
-        key_rotation: positive("auth.key_rotation_days", raw.key_rotation_days, "s", errs) * 86_400,
+        key_rotation: key_rotation(raw.key_rotation_days, errs),
         browser_mode: raw.browser_mode,
         hash_workers: raw.hash_workers,
         hash_queue: raw.hash_queue,
@@ -103,7 +104,9 @@ pub(super) fn session(
     };
     Some(SessionConfig {
         store,
-        refresh_lifetime: Duration::from_secs(raw.refresh_lifetime_days * 86_400),
+        refresh_lifetime: Duration::from_secs(
+            raw.refresh_lifetime_days.min(MAX_REFRESH_DAYS) * 86_400,
+        ),
         idle_timeout: positive(
             "session.idle_timeout_secs",
             raw.idle_timeout_secs,
@@ -183,4 +186,17 @@ pub(super) fn lockout(raw: &RawLockout, errs: &mut ConfigErrors) -> LockoutConfi
         base: Duration::from_secs(raw.base_secs),
         max: Duration::from_secs(raw.max_secs),
     }
+}
+
+/// Longest automatic rotation interval accepted (ten years).
+pub const MAX_ROTATION_DAYS: u64 = 3650;
+
+fn key_rotation(days: u64, errs: &mut ConfigErrors) -> Duration {
+    if days == 0 || days > MAX_ROTATION_DAYS {
+        errs.push(
+            "auth.key_rotation_days",
+            format!("must be between 1 and {MAX_ROTATION_DAYS} (90 is the default)"),
+        );
+    }
+    Duration::from_secs(days.clamp(1, MAX_ROTATION_DAYS) * 86_400)
 }

@@ -35,9 +35,11 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
     let data_dir = resolve(base, &raw.server.data_dir);
     let session = session(&raw.session, &raw.redis, &data_dir, base, &mut errs);
     let routes = routes(&raw.routes, raw.limits.max_body_bytes, &mut errs);
-    let auth = server
+    // Validated even when [server] is not, so every error is reported at once.
+    let origin = server
         .as_ref()
-        .and_then(|s| auth(&raw.auth, s, base, &mut errs));
+        .map_or("https://localhost", |s| s.public_origin.as_str());
+    let auth = auth(&raw.auth, origin, &data_dir, base, &mut errs);
     match (server, tls, upstream, limits, auth, session) {
         (Some(server), Some(tls), Some(upstream), Some(limits), Some(auth), Some(session))
             if errs.is_empty() =>

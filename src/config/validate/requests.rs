@@ -66,7 +66,7 @@ pub(super) fn identity(raw: &RawIdentity, errs: &mut ConfigErrors) -> IdentityCo
 }
 
 pub(super) fn log(raw: &RawLog, errs: &mut ConfigErrors) -> LogConfig {
-    if tracing_subscriber::EnvFilter::try_new(&raw.level).is_err() {
+    if !level_ok(&raw.level) {
         errs.push(
             "log.level",
             format!(
@@ -202,4 +202,23 @@ pub(super) fn methods(key: &str, raw: &[String], errs: &mut ConfigErrors) -> Opt
         }
     }
     Some(out)
+}
+
+/// A plain level, or filter directives whose levels are all real levels
+/// (`warning` would otherwise parse as a target name and silence every log).
+fn level_ok(v: &str) -> bool {
+    const LEVELS: [&str; 6] = ["error", "warn", "info", "debug", "trace", "off"];
+    let directive_ok = |d: &str| {
+        let level = d
+            .rsplit('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        LEVELS.contains(&level.as_str())
+            && (d.contains('=') || LEVELS.contains(&d.trim().to_ascii_lowercase().as_str()))
+    };
+    !v.trim().is_empty()
+        && v.split(',').all(directive_ok)
+        && tracing_subscriber::EnvFilter::try_new(v).is_ok()
 }
