@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 use super::cookie_names;
 use super::identity::Identity;
 use super::login::unavailable;
+use super::refresh::RefreshFailure;
 use super::service::AuthService;
 use crate::body::{self, Body};
 use crate::gateway::respond::{json, json_error};
@@ -20,8 +21,9 @@ pub async fn identify(
     match svc.authenticate(headers) {
         Ok(id) => Ok((id, Vec::new())),
         Err(failure) => match svc.inline_refresh(headers, &failure).await {
-            Some(pair) => Ok(pair),
-            None => Err(json_error(
+            Ok(pair) => Ok(pair),
+            Err(RefreshFailure::StoreDown) => Err(unavailable()),
+            Err(_) => Err(json_error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "authentication required",
@@ -35,7 +37,9 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     let id = match identify(svc, headers).await {
         Ok((id, _)) => id,
         Err(mut resp) => {
-            cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
+            if resp.status() == StatusCode::UNAUTHORIZED {
+                cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
+            }
             return resp;
         }
     };

@@ -139,22 +139,24 @@ impl AuthService {
 
     /// Browser mode: when the access token is missing or expired but a
     /// refresh cookie is present, rotate it and go on with the request.
+    /// [`RefreshFailure::StoreDown`] means "try again" (503, cookies kept);
+    /// any other error means the request is not authenticated.
     pub async fn inline_refresh(
         &self,
         headers: &HeaderMap,
         failure: &AuthFailure,
-    ) -> Option<(Identity, Vec<HeaderValue>)> {
+    ) -> Result<(Identity, Vec<HeaderValue>), RefreshFailure> {
         let refreshable = matches!(
             failure,
             AuthFailure::NoToken | AuthFailure::Token(super::jwt::JwtError::Expired)
         );
         if !self.cfg.browser_mode || !refreshable {
-            return None;
+            return Err(RefreshFailure::Missing);
         }
-        let token = self.refresh_cookie(headers).ok()?;
-        let rotated = self.rotate(&token).await.ok()?;
+        let token = self.refresh_cookie(headers)?;
+        let rotated = self.rotate(&token).await?;
         let cookies = self.rotation_cookies(&rotated);
-        Some((rotated.identity, cookies))
+        Ok((rotated.identity, cookies))
     }
 }
 

@@ -1,8 +1,14 @@
 //! `GET /auth/sessions` (the caller's sessions) and
 //! `DELETE /auth/sessions/{id}` (revoke one of them).
+//!
+//! When the caller was identified by an inline refresh (browser mode, an
+//! expired access cookie), its refresh token has been rotated: every answer
+//! then carries the new cookies, or the browser would replay the used token
+//! and be taken for a thief once the grace window has passed.
 
-use http::{HeaderMap, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 
+use super::identity::Identity;
 use super::login::unavailable;
 use super::logout::identify;
 use super::service::AuthService;
@@ -11,10 +17,21 @@ use crate::gateway::respond::{json, json_error};
 
 /// Lists the caller's live sessions.
 pub async fn list(svc: &AuthService, headers: &HeaderMap) -> Response<Body> {
-    let (id, cookies) = match identify(svc, headers).await {
-        Ok(pair) => pair,
-        Err(resp) => return resp,
-    };
+    match identify(svc, headers).await {
+        Ok((id, cookies)) => with_cookies(list_for(svc, &id).await, cookies),
+        Err(resp) => resp,
+    }
+}
+
+/// Revokes one of the caller's sessions; another user's id is 404.
+pub async fn revoke(svc: &AuthService, headers: &HeaderMap, sid: &str) -> Response<Body> {
+    match identify(svc, headers).await {
+        Ok((id, cookies)) => with_cookies(revoke_for(svc, &id, sid).await, cookies),
+        Err(resp) => resp,
+    }
+}
+
+async fn list_for(svc: &AuthService, id: &Identity) -> Response<Body> {
     let Ok(sessions) = svc.sessions().list(&id.user).await else {
         return unavailable();
     };
@@ -27,19 +44,10 @@ pub async fn list(svc: &AuthService, headers: &HeaderMap) -> Response<Body> {
             })
         })
         .collect();
-    let mut resp = json(StatusCode::OK, &serde_json::json!({ "sessions": items }));
-    for c in cookies {
-        resp.headers_mut().append(header::SET_COOKIE, c);
-    }
-    resp
+    json(StatusCode::OK, &serde_json::json!({ "sessions": items }))
 }
 
-/// Revokes one of the caller's sessions; another user's id is 404.
-pub async fn revoke(svc: &AuthService, headers: &HeaderMap, sid: &str) -> Response<Body> {
-    let (id, _) = match identify(svc, headers).await {
-        Ok(pair) => pair,
-        Err(resp) => return resp,
-    };
+async fn revoke_for(svc: &AuthService, id: &Identity, sid: &str) -> Response<Body> {
     let owned = match svc.sessions().get(sid).await {
         Ok(found) => found.is_some_and(|s| s.user == id.user && !s.revoked),
         Err(_) => return unavailable(),
@@ -53,5 +61,13 @@ pub async fn revoke(svc: &AuthService, headers: &HeaderMap, sid: &str) -> Respon
     tracing::info!(event = "auth.session.revoked", user = %id.user, sid, by = %id.session, "session revoked by its user");
     let mut resp = Response::new(body::empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
+    resp
+}
+
+/// `resp` with the `Set-Cookie`s of an inline refresh appended.
+fn with_cookies(mut resp: Response<Body>, cookies: Vec<HeaderValue>) -> Response<Body> {
+    for c in cookies {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
     resp
 }

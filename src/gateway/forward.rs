@@ -82,7 +82,11 @@ pub async fn forward(
             ));
         };
         let upstream = hyper::upgrade::on(&mut resp);
-        upgrade::tunnel(client, upstream, gw.shutdown_token());
+        let watch = t
+            .identity
+            .as_ref()
+            .map(|id| gw.auth().sessions().watch(&id.session));
+        upgrade::tunnel(client, upstream, gw.shutdown_token(), watch);
         hop_by_hop::strip_keep_upgrade(resp.headers_mut());
     } else {
         hop_by_hop::strip(resp.headers_mut());

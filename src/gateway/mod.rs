@@ -16,6 +16,7 @@ use std::time::Instant;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 
+use crate::auth::refresh::RefreshFailure;
 use crate::auth::{AuthService, Identity};
 use crate::body::Body;
 use crate::clock::SharedClock;
@@ -265,15 +266,22 @@ impl Gateway {
         let (id, cookies) = match self.auth.authenticate(req.headers()) {
             Ok(id) => (id, Vec::new()),
             Err(failure) => match self.auth.inline_refresh(req.headers(), &failure).await {
-                Some(pair) => pair,
-                None if deny::is_cross_site_navigation(req) => {
+                Ok(pair) => pair,
+                Err(RefreshFailure::StoreDown) => return Err(crate::auth::login::unavailable()),
+                Err(_) if deny::is_cross_site_navigation(req) => {
                     return Err(deny::reload_same_site(here));
                 }
-                None => return Err(deny::unauthenticated(&failure, req, here)),
+                Err(_) => return Err(deny::unauthenticated(&failure, req, here)),
             },
         };
         if !id.has_any_role(roles) {
-            return Err(deny::forbidden(&id, &route.prefix));
+            // An inline refresh used up the old refresh token: hand out the
+            // new one even with the refusal.
+            let mut resp = deny::forbidden(&id, &route.prefix);
+            for c in cookies {
+                resp.headers_mut().append(header::SET_COOKIE, c);
+            }
+            return Err(resp);
         }
         Ok((Some(id), cookies))
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::refresh_token::RefreshToken;
-use super::revocations::RevocationSet;
+use super::revocations::{RevocationSet, SessionWatch};
 use super::{RevocationEvent, Rotation, Session, SessionStore, Store, StoreError};
 use crate::auth::service::random_id;
 use crate::clock::SharedClock;
@@ -63,6 +63,12 @@ impl Sessions {
     /// True when `sid` was revoked; no store round trip.
     pub fn is_revoked(&self, sid: &str) -> bool {
         self.revoked.contains(sid)
+    }
+
+    /// A watch that completes when `sid` is revoked, for connections that
+    /// outlive their request (WebSocket tunnels).
+    pub fn watch(&self, sid: &str) -> SessionWatch {
+        self.revoked.watch(sid)
     }
 
     /// Marks ids revoked locally (revocations learned from elsewhere).

@@ -79,10 +79,11 @@ pub enum StoreError {
 pub trait SessionStore: Send + Sync {
     /// Stores a new session, its first refresh token (Active) and its entry
     /// in the user's index; then, if the user has more than `limit` live
-    /// sessions, revokes the oldest (by `created`, ties by id) and returns
-    /// their ids. Refused with [`StoreError::Corrupt`], storing nothing: a
-    /// session id or hash that is not 1-128 base64url characters, a refresh
-    /// hash of another session, or a session id already in use.
+    /// sessions, revokes the oldest others (by `created`, ties by id; never
+    /// the session being created) and returns their ids. Refused with
+    /// [`StoreError::Corrupt`], storing nothing: a session id or hash that
+    /// is not 1-128 base64url characters, a refresh hash of another session,
+    /// or a session id already in use.
     fn create(
         &self,
         session: &Session,

@@ -5,9 +5,12 @@
 #![allow(dead_code)]
 
 pub mod auth;
+pub mod flows;
 pub mod jose;
 pub mod ops;
 pub mod raw;
+pub mod redis_util;
+pub mod session;
 pub mod upstream;
 
 use std::io::{BufRead, BufReader};

@@ -117,6 +117,17 @@ pub async fn limit_evicts_oldest<S: SessionStore>(store: &S) {
         .await
         .expect("create");
     assert_eq!(evicted, ["b", "c"]);
+
+    // Created in the same second as an older session whose id sorts after
+    // it: the new session is never the one evicted.
+    login(store, &session("z", "carol", T0 + 5), "hz").await;
+    let y = session("y", "carol", T0 + 5);
+    let evicted = store
+        .create(&y, &rt("y", "hy"), 1, T0 + 5)
+        .await
+        .expect("create");
+    assert_eq!(evicted, ["z"]);
+    assert_eq!(listed(store, "carol", T0 + 6).await, ["y"]);
 }
 
 /// `revoke` flags the session (get still returns it), kills its tokens,

@@ -38,13 +38,15 @@ pub(super) fn create(
     )?;
     t.expiries
         .insert((session.expires_at, session.id.as_str()), ())?;
-    evict(t, &session.user, limit, now)
+    evict(t, &session.user, &session.id, limit, now)
 }
 
-/// Revokes the user's oldest live sessions beyond `limit`; returns their ids.
+/// Revokes the user's oldest live sessions beyond `limit`, never `new` (the
+/// session being created); returns their ids.
 fn evict(
     t: &mut Tables<'_>,
     user: &str,
+    new: &str,
     limit: usize,
     now: u64,
 ) -> Result<Vec<String>, StoreError> {
@@ -58,6 +60,9 @@ fn evict(
     }
     oldest_first(&mut live);
     let excess = live.len().saturating_sub(limit);
+    // `created` has whole seconds: among ties the new session may sort
+    // first, and must not be its own victim.
+    live.retain(|s| s.id != new);
     let mut evicted = Vec::with_capacity(excess);
     for mut s in live.into_iter().take(excess) {
         t.revoke(&mut s, now)?;

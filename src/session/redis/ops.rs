@@ -43,11 +43,18 @@ impl RedisStore {
         let expiries = self.keys.expiries();
         self.index_add(&expiries, session.expires_at, sid, ttl)
             .await?;
-        self.evict(&session.user, limit, now).await
+        self.evict(&session.user, sid, limit, now).await
     }
 
-    /// Revokes the user's oldest live sessions beyond `limit`.
-    async fn evict(&self, user: &str, limit: usize, now: u64) -> Result<Vec<String>, StoreError> {
+    /// Revokes the user's oldest live sessions beyond `limit`, never `new`
+    /// (the session being created).
+    async fn evict(
+        &self,
+        user: &str,
+        new: &str,
+        limit: usize,
+        now: u64,
+    ) -> Result<Vec<String>, StoreError> {
         let mut live = Vec::new();
         for sid in self.user_index(user).await? {
             match self.load(&sid).await? {
@@ -58,6 +65,9 @@ impl RedisStore {
         }
         live.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
         let excess = live.len().saturating_sub(limit);
+        // `created` has whole seconds: among ties the new session may sort
+        // first, and must not be its own victim.
+        live.retain(|s| s.id != new);
         let mut evicted = Vec::with_capacity(excess);
         for s in live.into_iter().take(excess) {
             if self.revoke_one(&s.id, now).await?.is_some() {
