@@ -1,6 +1,7 @@
 # portcullis: multi-stage build, small non-root runtime image.
 #   docker build -t portcullis .
 #   docker run -p 8443:8443 -v portcullis-data:/data -v ./certs:/certs:ro \
+#     -v ./users.toml:/config/users.toml:ro \
 #     -e PORTCULLIS_ROUTES='[{prefix="/", upstream="http://app:3000"}]' portcullis
 FROM rust:1-bookworm AS build
 WORKDIR /src
