@@ -203,8 +203,8 @@ async fn failures_are_indistinguishable() {
     );
 }
 
-/// Bad bodies get 400 JSON naming the field at fault, and never echo the
-/// password.
+/// Bad bodies get 400 JSON naming the field at fault (form posts get the
+/// login page with the problem), and never echo the password.
 #[tokio::test]
 async fn bad_bodies_are_400_naming_the_problem() {
     let gw = Gateway::start_with_users("", &[ALICE]).await;
@@ -313,15 +313,20 @@ async fn bad_bodies_are_400_naming_the_problem() {
         }
         let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 400, "{what}");
-        assert!(
-            resp.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("application/json"),
-            "{what}"
-        );
+        let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
         let text = resp.text().await.unwrap();
         assert!(!text.contains(secret), "{what}: password echoed: {text}");
+        if ct == Some("application/x-www-form-urlencoded") {
+            // Browsers posting the form get the login page back, with the problem.
+            assert!(ctype.starts_with("text/html"), "{what}: {ctype}");
+            assert!(text.contains("role=\"alert\""), "{what}: {text}");
+            assert!(
+                text.contains("<form method=\"post\" action=\"/auth/login\">"),
+                "{what}"
+            );
+            continue;
+        }
+        assert!(ctype.starts_with("application/json"), "{what}: {ctype}");
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["error"], "invalid_request", "{what}: {v}");
         assert_eq!(v["field"], field, "{what}: {v}");
