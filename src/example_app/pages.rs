@@ -112,18 +112,7 @@ pub(super) fn headers(req: &Request<Incoming>) -> Response<ResponseBody> {
 
 /// Escapes text for HTML element content and quoted attribute values.
 fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::auth::pages::escape(text)
 }
 
 #[cfg(test)]

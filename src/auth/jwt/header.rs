@@ -74,23 +74,11 @@ impl Header {
 mod tests {
     use super::*;
     use crate::auth::b64;
-    use crate::auth::jwt::tests::{claims, forge};
+    use crate::auth::jwt::tests::{err, forge, header_with, payload};
     use crate::auth::jwt::{DEFAULT_MAX_TOKEN_LEN, parse};
     use crate::auth::keys::test_key;
 
     const MAX: usize = DEFAULT_MAX_TOKEN_LEN;
-
-    fn payload() -> String {
-        serde_json::to_string(&claims()).unwrap()
-    }
-
-    fn header_with(extra: &str) -> String {
-        format!(r#"{{"alg":"RS256","kid":"{}"{extra}}}"#, test_key().kid())
-    }
-
-    fn err(token: &str) -> JwtError {
-        parse(token, MAX).unwrap_err()
-    }
 
     /// Class 1 and 2: `alg` must be exactly RS256, whatever the signature
     /// segment holds (empty, valid RSA, or an HMAC keyed with our public key).

@@ -174,6 +174,24 @@ pub(crate) mod tests {
 
     /// Signs `header.payload` (raw JSON texts) with the test key: a token that
     /// is signed correctly whatever its header says.
+    /// The test claims as JSON.
+    pub(crate) fn payload() -> String {
+        serde_json::to_string(&claims()).unwrap()
+    }
+
+    /// A header with the test key's kid plus `extra` members.
+    pub(crate) fn header_with(extra: &str) -> String {
+        format!(
+            r#"{{"alg":"RS256","kid":"{}"{extra}}}"#,
+            crate::auth::keys::test_key().kid()
+        )
+    }
+
+    /// The error `parse` gives for `token`.
+    pub(crate) fn err(token: &str) -> JwtError {
+        parse(token, DEFAULT_MAX_TOKEN_LEN).unwrap_err()
+    }
+
     pub(crate) fn forge(header: &str, payload: &str) -> String {
         let input = format!("{}.{}", b64::encode(header), b64::encode(payload));
         let sig = test_key().sign(input.as_bytes()).unwrap();

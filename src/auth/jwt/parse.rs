@@ -103,23 +103,11 @@ impl fmt::Debug for Unverified<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::jwt::tests::{NOW, claims, forge, validation};
+    use crate::auth::jwt::tests::{NOW, claims, err, forge, header_with, payload, validation};
     use crate::auth::jwt::{DEFAULT_MAX_TOKEN_LEN, encode};
     use crate::auth::keys::{test_key, test_keys};
 
     const MAX: usize = DEFAULT_MAX_TOKEN_LEN;
-
-    fn payload() -> String {
-        serde_json::to_string(&claims()).unwrap()
-    }
-
-    fn header_with(extra: &str) -> String {
-        format!(r#"{{"alg":"RS256","kid":"{}"{extra}}}"#, test_key().kid())
-    }
-
-    fn err(token: &str) -> JwtError {
-        parse(token, MAX).unwrap_err()
-    }
 
     /// A correctly signed token with a minimal header parses and verifies.
     #[test]
