@@ -129,15 +129,7 @@ fn keys(gw: &Gateway, action: &str) -> String {
 
 /// The kids in the gateway's JWKS.
 async fn jwks_kids(gw: &Gateway) -> Vec<String> {
-    let jwks: serde_json::Value = gw
-        .client()
-        .get(gw.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = common::auth::jwks(gw).await;
     let keys = jwks["keys"].as_array().unwrap();
     keys.iter()
         .map(|k| k["kid"].as_str().unwrap().to_string())

@@ -70,14 +70,7 @@ async fn token_header_claims_and_jwks() {
         String::from_utf8(raw_header).unwrap(),
         format!(r#"{{"alg":"RS256","typ":"JWT","kid":"{kid}"}}"#)
     );
-    let jwks: serde_json::Value = client
-        .get(gw.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = common::auth::jwks(&gw).await;
     let keys = jwks["keys"].as_array().unwrap();
     let jwk = keys.iter().find(|k| k["kid"] == kid).expect("kid in JWKS");
     let mut members: Vec<&str> = jwk

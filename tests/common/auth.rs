@@ -304,3 +304,15 @@ impl Victim {
         assert_reached(self.send(token).await, ALICE.0, what).await;
     }
 }
+
+/// The gateway's JWKS document.
+pub async fn jwks(gw: &Gateway) -> serde_json::Value {
+    gw.client()
+        .get(gw.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
