@@ -1,0 +1,207 @@
+//! The command line through the real binary: `check-config` (every error
+//! at once, each naming its key; environment overrides), `--version` and
+//! `--help` everywhere, and `certs dev`.
+
+use crate::common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use common::{Gateway, cli};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn reference_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/portcullis.toml")
+}
+
+/// A file with an unknown key, an old TLS version, a zero timeout, a route
+/// without upstream, a bad CIDR and a wrong type: non-zero exit, and every
+/// key named (once) with advice, in one run.
+#[test]
+fn check_config_reports_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+[server]
+lisen = "0.0.0.0:8443"
+trusted_proxies = ["10.0.0.0/33"]
+
+[tls]
+min_version = "1.0"
+
+[upstream]
+response_timeout_ms = 0
+connect_timeout_ms = "soon"
+
+[[routes]]
+prefix = "/"
+policy = "public"
+"#,
+    )
+    .unwrap();
+    let out = cli(&["check-config", "--config", path.to_str().unwrap()], &[]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    for (key, advice) in [
+        ("server.lisen", "unknown key"),
+        ("server.trusted_proxies[0]", "10.0.0.0/8"),
+        ("tls.min_version", "\"1.2\" or \"1.3\""),
+        ("upstream.response_timeout_ms", "greater than zero"),
+        ("upstream.connect_timeout_ms", "invalid type"),
+        ("routes[0].upstream", "http://127.0.0.1:3000"),
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{key}:")))
+            .unwrap_or_else(|| panic!("{key} not reported:\n{stderr}"));
+        assert!(line.contains(advice), "{key}: {line}");
+    }
+    assert!(!stderr.contains("lisen.lisen"), "{stderr}");
+    assert!(stderr.contains("6 error(s)"), "{stderr}");
+}
+
+/// The reference configuration is valid as shipped.
+#[test]
+fn check_config_accepts_reference_config() {
+    let out = cli(
+        &[
+            "check-config",
+            "--config",
+            reference_config().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("configuration OK"));
+}
+
+/// Environment variables override the file and are judged like it: a bad
+/// value is reported under its key, an unknown one as unknown, a good one
+/// passes; a missing file is named.
+#[test]
+fn check_config_environment_overrides() {
+    let config = reference_config();
+    let config = config.to_str().unwrap();
+    let args = ["check-config", "--config", config];
+    // (environment, what stderr must say; None when the config is valid)
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+    let cases: &[Case] = &[
+        (
+            &[("PORTCULLIS_SERVER__LISTEN", "bad")],
+            Some("server.listen: `bad`"),
+        ),
+        (
+            &[("PORTCULLIS_TLS__MIN_VERSION", "1.1")],
+            Some("tls.min_version"),
+        ),
+        (
+            &[("PORTCULLIS_SERVER__LISTN", "x")],
+            Some("server.listn: unknown key"),
+        ),
+        (
+            &[("PORTCULLIS_LIMITS__IDLE_TIMEOUT_SECS", "0")],
+            Some("limits.idle_timeout_secs"),
+        ),
+        (&[("PORTCULLIS_SERVER__LISTEN", "127.0.0.1:9443")], None),
+    ];
+    for (env, want) in cases {
+        let out = cli(&args, env);
+        let stderr = text(&out.stderr);
+        match want {
+            Some(w) => {
+                assert!(!out.status.success(), "{env:?}");
+                assert!(stderr.contains(w), "{env:?}: {stderr}");
+            }
+            None => assert!(out.status.success(), "{env:?}: {stderr}"),
+        }
+    }
+    let out = cli(
+        &["check-config", "--config", "/nonexistent/portcullis.toml"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("/nonexistent/portcullis.toml"));
+}
+
+/// Every command and subcommand answers `--help` (usage, exit 0) and
+/// `--version` (the package version).
+#[test]
+fn help_and_version_everywhere() {
+    let commands: &[(&[&str], &[&str])] = &[
+        (&[], &["serve", "check-config", "certs", "demo", "keys"]),
+        (&["serve"], &["--config"]),
+        (&["check-config"], &["--config"]),
+        (&["certs"], &["dev"]),
+        (&["certs", "dev"], &["--cert", "--key", "--force"]),
+        (
+            &["demo"],
+            &["--listen", "--upstream", "--password", "--data-dir"],
+        ),
+        (&["hash-password"], &[]),
+        (&["keys"], &["generate", "rotate", "list"]),
+        (&["keys", "generate"], &[]),
+        (&["keys", "rotate"], &[]),
+        (&["keys", "list"], &[]),
+    ];
+    // clap names subcommands `portcullis-serve 0.1.0`.
+    let version = format!(" {}\n", env!("CARGO_PKG_VERSION"));
+    for (cmd, mentions) in commands {
+        let help = cli(&[cmd, &["--help"][..]].concat(), &[]);
+        assert!(help.status.success(), "{cmd:?} --help");
+        let out = text(&help.stdout);
+        assert!(out.contains("Usage: portcullis"), "{cmd:?}: {out}");
+        for m in *mentions {
+            assert!(
+                out.contains(m),
+                "{cmd:?} --help does not mention {m}:\n{out}"
+            );
+        }
+        let v = cli(&[cmd, &["--version"][..]].concat(), &[]);
+        assert!(v.status.success(), "{cmd:?} --version");
+        let v = text(&v.stdout);
+        assert!(
+            v.starts_with("portcullis") && v.ends_with(&version),
+            "{cmd:?}: {v}"
+        );
+    }
+}
+
+/// `certs dev` writes a certificate and a 0600 key that `serve` can use;
+/// it refuses to overwrite without `--force`.
+#[tokio::test]
+async fn certs_dev_writes_usable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("out/cert.pem");
+    let key = dir.path().join("out/key.pem");
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let out = cli(&["certs", "dev", "--cert", c, "--key", k], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "key mode {mode:o}");
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert!(
+        std::fs::read_to_string(&key)
+            .unwrap()
+            .contains("PRIVATE KEY-----")
+    );
+
+    let again = cli(&["certs", "dev", "--cert", c, "--key", k], &[]);
+    assert!(!again.status.success(), "overwrote without --force");
+    assert!(text(&again.stderr).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&cert).unwrap(), pem, "file changed");
+    let forced = cli(&["certs", "dev", "--cert", c, "--key", k, "--force"], &[]);
+    assert!(forced.status.success());
+    assert_ne!(std::fs::read_to_string(&cert).unwrap(), pem, "not replaced");
+
+    // The pair serves HTTPS for localhost.
+    let config = format!("[tls]\ncert = \"{c}\"\nkey = \"{k}\"\ngenerate_dev_cert = false\n");
+    let gw = Gateway::start(&config).await;
+    let resp = gw.client().get(gw.url("/headers")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
