@@ -18,6 +18,12 @@ pub fn unauthenticated<B>(
     if wants_html(req) {
         return to_login(path_and_query);
     }
+    challenge(failure)
+}
+
+/// The 401 for API clients: a JSON error and a Bearer challenge, with
+/// `error="invalid_token"` when a token was presented.
+pub fn challenge(failure: &AuthFailure) -> Response<Body> {
     let mut resp = json_error(
         StatusCode::UNAUTHORIZED,
         "unauthorized",
@@ -45,7 +51,8 @@ pub fn forbidden(id: &Identity, route: &str) -> Response<Body> {
     )
 }
 
-fn log(failure: &AuthFailure) {
+/// Logs why a request was not authenticated (never the token itself).
+pub fn log(failure: &AuthFailure) {
     match failure {
         AuthFailure::NoToken => tracing::debug!(reason = %failure, "unauthenticated request"),
         AuthFailure::Fingerprint => tracing::warn!(
@@ -61,9 +68,15 @@ fn log(failure: &AuthFailure) {
 /// Browsers navigating with GET/HEAD and `Accept: text/html` are sent to
 /// the login page.
 fn wants_html<B>(req: &Request<B>) -> bool {
-    matches!(*req.method(), Method::GET | Method::HEAD)
-        && req
-            .headers()
+    is_navigation(req.method(), req.headers())
+}
+
+/// Whether a request with this method and these headers is a browser
+/// navigation (GET/HEAD accepting `text/html`); forward-auth asks it of the
+/// forwarded method.
+pub fn is_navigation(method: &Method, headers: &http::HeaderMap) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+        && headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"))
@@ -71,13 +84,19 @@ fn wants_html<B>(req: &Request<B>) -> bool {
 
 /// A relative redirect to the login page that returns here afterwards.
 fn to_login(path_and_query: &str) -> Response<Body> {
-    let ret = return_to::sanitize(Some(path_and_query));
-    let enc: String = form_urlencoded::byte_serialize(ret.as_bytes()).collect();
     Response::builder()
         .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, format!("/auth/login?return_to={enc}"))
+        .header(header::LOCATION, login_path(path_and_query))
         .body(body::empty())
         .unwrap_or_else(|_| Response::new(body::empty()))
+}
+
+/// The login page's path with a safe `return_to` (`/` when
+/// `path_and_query` is not a same-origin path).
+pub fn login_path(path_and_query: &str) -> String {
+    let ret = return_to::sanitize(Some(path_and_query));
+    let enc: String = form_urlencoded::byte_serialize(ret.as_bytes()).collect();
+    format!("/auth/login?return_to={enc}")
 }
 
 /// A top-level navigation from another site: `SameSite=Strict` cookies were

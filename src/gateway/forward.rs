@@ -149,7 +149,9 @@ fn configured_identity_headers(c: &IdentityConfig) -> [HeaderName; 4] {
     ]
 }
 
-fn set_identity(h: &mut HeaderMap, c: &IdentityConfig, id: &Identity) {
+/// Sets the configured identity headers (and the token when configured)
+/// for `id`: on the upstream request, or on a forward-auth answer.
+pub(super) fn set_identity(h: &mut HeaderMap, c: &IdentityConfig, id: &Identity) {
     let mut put = |name: &HeaderName, value: &str| {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.insert(name.clone(), v);

@@ -5,6 +5,7 @@ pub mod csrf;
 pub mod deny;
 pub mod endpoints;
 pub mod forward;
+pub mod forward_auth;
 pub mod hygiene;
 pub mod request_id;
 pub mod respond;
@@ -118,7 +119,8 @@ impl Gateway {
     /// 1. assign the request id;
     /// 2. protocol hygiene (smuggling, `h2c`), see [`hygiene`];
     /// 3. normalize the path once (400 when ambiguous), see [`crate::path`];
-    /// 4. the gateway's own endpoints;
+    /// 4. the gateway's own endpoints, forward-auth among them (see
+    ///    [`forward_auth`]);
     /// 5. route by longest prefix (404) and method (405);
     /// 6. route policy and authentication (401/403);
     /// 7. rewrite headers and forward upstream, see [`forward`];
@@ -185,6 +187,10 @@ impl Gateway {
         else {
             return Outcome::Own(bad_path());
         };
+        if normalized == forward_auth::PATH {
+            // Read-only and asked by a proxy: before the CSRF check, any method.
+            return Outcome::Own(forward_auth::handle(self, &req, conn, query, seen).await);
+        }
         if endpoints::is_own(&normalized) {
             seen.endpoint = endpoints::metric_endpoint(&normalized);
             let ctx = self.ctx(conn, req.headers());

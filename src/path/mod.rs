@@ -84,6 +84,17 @@ pub fn split_path_query(target: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Whether a raw (not yet normalized) path has a `.` or `..` segment in any
+/// spelling (`%2e`, `.%2E`...). Forward-auth refuses these: the proxy sends
+/// the raw path on to the app, which might resolve them differently from
+/// the normalized path the policy was applied to.
+pub fn has_dot_segment(raw_path: &str) -> bool {
+    raw_path.split('/').any(|segment| {
+        let segment = segment.to_ascii_lowercase().replace("%2e", ".");
+        segment == "." || segment == ".."
+    })
+}
+
 /// Whether `prefix` matches `path` on a segment boundary: `/api` and `/api/`
 /// both match `/api`, `/api/` and `/api/x`, never `/apix`; `/` matches every
 /// path. Both are expected to be normalized. Segments compare literally,
@@ -161,6 +172,32 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(split_path_query(input), want, "{input}");
+        }
+    }
+
+    /// Dot segments are found in every spelling, and only whole segments.
+    #[test]
+    fn has_dot_segment_table() {
+        let cases = [
+            ("/a/../b", true),
+            ("/a/./b", true),
+            ("/a/..", true),
+            ("/.", true),
+            ("/a/%2e%2e/b", true),
+            ("/a/%2E%2e/b", true),
+            ("/a/.%2E/b", true),
+            ("/a/%2e./b", true),
+            ("/a/%2e/b", true),
+            ("/a/.../b", false),
+            ("/a/..b/c", false),
+            ("/a/b../c", false),
+            ("/a/.hidden", false),
+            ("/a/%2e%2ex", false),
+            ("/", false),
+            ("/a//b", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(has_dot_segment(path), want, "{path}");
         }
     }
 
