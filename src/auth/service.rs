@@ -124,15 +124,20 @@ impl AuthService {
         let cfg = config.auth.clone();
         let dir = KeyDir::open(&cfg.key_dir)?;
         let ring = dir.load_or_init(cfg.key_bits, clock.unix(), grace_secs(&cfg))?;
-        warn_if_readable(&cfg.users_file);
         let needs_users = config
             .routes
             .iter()
             .any(|r| r.policy != crate::config::Policy::Public);
-        let users = match (cfg.users_file.exists(), needs_users) {
-            (true, _) => Users::load(&cfg.users_file)?,
-            (false, false) => Users::default(),
-            (false, true) => return Err(AuthInitError::NoUsersFile(cfg.users_file.clone())),
+        let users = match (&cfg.inline_users, cfg.users_file.exists(), needs_users) {
+            (Some(inline), _, _) => inline.clone(),
+            (None, true, _) => {
+                warn_if_readable(&cfg.users_file);
+                Users::load(&cfg.users_file)?
+            }
+            (None, false, false) => Users::default(),
+            (None, false, true) => {
+                return Err(AuthInitError::NoUsersFile(cfg.users_file.clone()));
+            }
         };
         let observer = metrics.password_hash_observer();
         let pool = Arc::new(HashPool::with_observer(
@@ -175,8 +180,12 @@ impl AuthService {
         self.users.borrow().clone()
     }
 
-    /// Re-reads the users file; on error the current users stay.
+    /// Re-reads the users file; on error the current users stay. Inline
+    /// users (`auth.users`) change only with a restart.
     pub fn reload_users(&self) -> Result<usize, UsersError> {
+        if self.cfg.inline_users.is_some() {
+            return Ok(self.users().len());
+        }
         let users = Users::load(&self.cfg.users_file)?;
         let n = users.len();
         self.users.send_replace(Arc::new(users));
@@ -263,6 +272,10 @@ impl AuthService {
 
     /// Rehashes an outdated hash with current parameters, in the background.
     fn upgrade_hash(&self, username: &str, password: Password) {
+        if self.cfg.inline_users.is_some() {
+            tracing::warn!(user = %username, "outdated password hash kept: auth.users is not a file; replace the hash with one from `portcullis hash-password`");
+            return;
+        }
         let pool = self.pool.clone();
         let path = self.cfg.users_file.clone();
         let users = self.users.clone();

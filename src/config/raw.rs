@@ -192,6 +192,9 @@ impl Default for RawIdentity {
 #[serde(deny_unknown_fields, default)]
 pub struct RawAuth {
     pub users_file: String,
+    /// Users given inline (e.g. from `PORTCULLIS_AUTH__USERS`), each table
+    /// shaped like a users-file entry; when any is given the file is unused.
+    pub users: Vec<toml::Table>,
     pub issuer: Option<String>,
     pub audience: String,
     pub access_token_ttl_secs: u64,
@@ -209,6 +212,7 @@ impl Default for RawAuth {
     fn default() -> Self {
         Self {
             users_file: "users.toml".into(),
+            users: Vec::new(),
             issuer: None,
             audience: "portcullis".into(),
             access_token_ttl_secs: 900,

@@ -147,6 +147,9 @@ pub struct IdentityConfig {
 pub struct AuthConfig {
     /// TOML file of users.
     pub users_file: PathBuf,
+    /// Users given in the configuration itself (`auth.users`, e.g. from the
+    /// environment); when set, the users file is not read.
+    pub inline_users: Option<crate::auth::users::Users>,
     /// `iss` of issued tokens.
     pub issuer: String,
     /// `aud` of issued tokens.

@@ -143,6 +143,15 @@ impl Users {
         Self::parse(&text, path)
     }
 
+    /// Checks entries given as tables (inline configuration) exactly like
+    /// a file's `[[users]]`; `origin` names them in messages.
+    pub fn from_tables(tables: &[toml::Table], origin: &Path) -> Result<Self, UsersError> {
+        let mut doc = toml::Table::new();
+        let entries = tables.iter().cloned().map(toml::Value::Table).collect();
+        doc.insert("users".into(), toml::Value::Array(entries));
+        Self::parse(&doc.to_string(), origin)
+    }
+
     /// Parses and checks users file content; `path` is only for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self, UsersError> {
         let file: UsersFile = toml::from_str(text).map_err(|e| parse_error(text, path, &e))?;

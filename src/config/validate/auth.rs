@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{positive, resolve};
+use crate::auth::users::Users;
 use crate::config::error::ConfigErrors;
 use crate::config::raw::*;
 use crate::config::types::*;
@@ -41,12 +42,14 @@ pub(super) fn auth(
     if raw.max_token_bytes < 512 {
         errs.push("auth.max_token_bytes", "must be at least 512");
     }
+    let inline_users = inline_users(&raw.users, errs);
     let key_dir = match &raw.key_dir {
         Some(d) => resolve(base, d),
         None => data_dir.join("keys"),
     };
     Some(AuthConfig {
         users_file: resolve(base, &raw.users_file),
+        inline_users,
         issuer: raw
             .issuer
             .clone()
@@ -62,6 +65,20 @@ pub(super) fn auth(
         hash_queue: raw.hash_queue,
         max_token_bytes: raw.max_token_bytes,
     })
+}
+
+/// `auth.users`, checked like a users file; `None` when empty.
+fn inline_users(tables: &[toml::Table], errs: &mut ConfigErrors) -> Option<Users> {
+    if tables.is_empty() {
+        return None;
+    }
+    match Users::from_tables(tables, Path::new("auth.users")) {
+        Ok(users) => Some(users),
+        Err(e) => {
+            errs.push("auth.users", e.to_string());
+            None
+        }
+    }
 }
 
 /// Longest absolute session lifetime accepted.
