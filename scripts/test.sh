@@ -19,5 +19,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+# nginx (with auth_request) for the forward-auth test; it starts its own.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  log "installing nginx"
+  apt-get update -qq && apt-get install -y -qq nginx >/dev/null
+fi
+
 log "cargo test"
 cargo test --all-targets --no-fail-fast

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod flows;
+pub mod forward_auth;
 pub mod jose;
 pub mod ops;
 pub mod raw;
@@ -195,7 +196,9 @@ impl Gateway {
         Self::spawn(cmd, dir, upstream, cert)
     }
 
-    fn spawn(
+    /// Runs `cmd` (a `serve` prepared by the caller, e.g. configured by
+    /// environment only) with its files in `dir`, serving `cert`.
+    pub fn spawn(
         cmd: Command,
         dir: tempfile::TempDir,
         upstream: SocketAddr,
