@@ -51,14 +51,8 @@ pub(super) async fn handle<B>(
     query: Option<&str>,
     seen: &mut Seen,
 ) -> Response<Body> {
-    let trusted = &gw.config.server.trusted_proxies;
-    if !forwarded::is_trusted(conn.peer.ip(), trusted) {
-        tracing::warn!(event = "auth.security.untrusted_forward_auth", peer = %conn.peer.ip(), "forward-auth request from a peer that is not a trusted proxy");
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "untrusted_peer",
-            "forward-auth answers only configured trusted proxies (server.trusted_proxies)",
-        );
+    if !forwarded::is_trusted(conn.peer.ip(), &gw.config.server.trusted_proxies) {
+        return untrusted(conn);
     }
     let Some(redirect) = redirect_mode(query) else {
         return json_error(
@@ -69,14 +63,7 @@ pub(super) async fn handle<B>(
     };
     let target = match target::read(req.headers(), req.method(), &gw.path_options) {
         Ok(t) => t,
-        Err(e) => {
-            tracing::debug!(error = %e, "forward-auth request refused");
-            let code = match e {
-                target::TargetError::Path(_) | target::TargetError::DotSegments => "bad_path",
-                _ => "bad_forwarded_request",
-            };
-            return json_error(StatusCode::BAD_REQUEST, code, &e.to_string());
-        }
+        Err(e) => return refuse_target(&e),
     };
     let route = match route_for(gw, &target) {
         Ok(route) => route,
@@ -100,6 +87,27 @@ pub(super) async fn handle<B>(
         Ok(id) => deny::forbidden(&id, &route.prefix),
         Err(failure) => unauthenticated(gw, &failure, req.headers(), &target, redirect),
     }
+}
+
+/// 400 for a peer that is not a trusted proxy, whatever it sent; logged
+/// as a security event.
+fn untrusted(conn: ConnInfo) -> Response<Body> {
+    tracing::warn!(event = "auth.security.untrusted_forward_auth", peer = %conn.peer.ip(), "forward-auth request from a peer that is not a trusted proxy");
+    json_error(
+        StatusCode::BAD_REQUEST,
+        "untrusted_peer",
+        "forward-auth answers only configured trusted proxies (server.trusted_proxies)",
+    )
+}
+
+/// 400 for forwarded headers that do not name one request.
+fn refuse_target(e: &target::TargetError) -> Response<Body> {
+    tracing::debug!(error = %e, "forward-auth request refused");
+    let code = match e {
+        target::TargetError::Path(_) | target::TargetError::DotSegments => "bad_path",
+        _ => "bad_forwarded_request",
+    };
+    json_error(StatusCode::BAD_REQUEST, code, &e.to_string())
 }
 
 /// `?redirect=1|true|0|false`; absent is false; `None` for anything else.
