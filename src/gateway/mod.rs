@@ -7,6 +7,7 @@ pub mod deny;
 pub mod endpoints;
 pub mod forward;
 pub mod hygiene;
+pub mod methods;
 pub mod request_id;
 pub mod respond;
 pub mod routes;
@@ -223,7 +224,7 @@ impl Gateway {
             }
             Err(_) => return Outcome::Own(bad_path()),
         };
-        if let Some(resp) = method_check(route, req.method()) {
+        if let Some(resp) = methods::check(route, req.method(), req.headers(), query) {
             return Outcome::Own(resp);
         }
         let is_upgrade = crate::headers::hop_by_hop::is_upgrade_request(req.headers()).is_some();
@@ -344,26 +345,4 @@ fn bad_path() -> Response<Body> {
         "bad_path",
         "the request path is malformed or ambiguous",
     )
-}
-
-/// 405 with `Allow` when the route restricts methods.
-fn method_check(route: &Route, method: &http::Method) -> Option<Response<Body>> {
-    let allowed = route.methods.as_ref()?;
-    if allowed.contains(method) {
-        return None;
-    }
-    let mut resp = respond::json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed on this route",
-    );
-    let list = allowed
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Ok(v) = HeaderValue::from_str(&list) {
-        resp.headers_mut().insert(header::ALLOW, v);
-    }
-    Some(resp)
 }

@@ -11,7 +11,9 @@
 //!   upstream: the gateway either refuses the framing or sees the hidden
 //!   request as a request and authenticates it;
 //! - 22: upgrades in every spelling, to protected paths or through a
-//!   traversal, are refused before any switch and never reach the upstream.
+//!   traversal, are refused before any switch and never reach the upstream;
+//! - and method overrides that would carry a `DELETE` through a `GET`-only
+//!   route.
 
 use crate::common;
 
@@ -232,4 +234,34 @@ async fn upgrades_are_authenticated_first() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(up.requests().is_empty(), "an upgrade reached the upstream");
+}
+
+/// A route restricted to `GET` cannot be reached with a method override
+/// (`X-HTTP-Method-Override` and friends, `?_method=`) that the upstream's
+/// framework would honour as `DELETE`; a plain `GET` passes.
+#[tokio::test]
+async fn method_overrides_cannot_pass_a_method_restriction() {
+    let up = Upstream::ok().await;
+    let routes = "[[routes]]\nprefix = \"/\"\nupstream = \"http://{upstream}\"\npolicy = \"public\"\nmethods = [\"GET\"]\n";
+    let gw = Gateway::start_with_upstream(up.addr, routes, &[]).await;
+    let client = gw.client();
+    for (header, query) in [
+        (Some(("X-HTTP-Method-Override", "DELETE")), ""),
+        (Some(("X-HTTP-Method", "put")), ""),
+        (Some(("X-Method-Override", "PATCH")), ""),
+        (Some(("X-HTTP-Method-Override", "GET, DELETE")), ""),
+        (None, "?_method=DELETE"),
+        (None, "?x=1&_METHOD=post"),
+    ] {
+        let mut req = client.get(gw.url(&format!("/items/1{query}")));
+        if let Some((name, value)) = header {
+            req = req.header(name, value);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 405, "{header:?} {query}");
+        assert_eq!(resp.headers()["allow"], "GET");
+    }
+    assert!(up.requests().is_empty(), "an override reached the upstream");
+    let ok = client.get(gw.url("/items/1?_method=GET")).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
 }
