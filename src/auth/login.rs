@@ -58,8 +58,7 @@ struct BadRequest {
 
 /// Handles `POST /auth/login`.
 pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
-    let ip = ctx.client_ip.to_string();
-    if let Err(limited) = svc.limiter().check(Kind::LoginIp, &ip).await {
+    if let Err(limited) = svc.limiter().check_ip(Kind::LoginIp, ctx.client_ip).await {
         return too_many_requests("login_ip", limited);
     }
     let (parts, body) = req.into_parts();

@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub rate_limit: RawRateLimit,
     /// Account lockout after failed logins.
     pub lockout: RawLockout,
+    /// Cross-origin requests from configured origins.
+    pub cors: RawCors,
     /// Logging.
     pub log: RawLog,
     /// Routes, matched by longest path prefix.
@@ -308,6 +310,31 @@ impl Default for RawLockout {
             max_failures: 5,
             base_secs: 300,
             max_secs: 86_400,
+        }
+    }
+}
+
+/// `[cors]`: off while `allowed_origins` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCors {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub allow_credentials: bool,
+    pub max_age_secs: u64,
+}
+
+impl Default for RawCors {
+    fn default() -> Self {
+        Self {
+            allowed_origins: Vec::new(),
+            allowed_methods: vec!["GET".into(), "HEAD".into(), "POST".into()],
+            allowed_headers: vec!["Authorization".into(), "Content-Type".into()],
+            expose_headers: Vec::new(),
+            allow_credentials: false,
+            max_age_secs: 600,
         }
     }
 }

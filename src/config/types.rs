@@ -30,6 +30,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Account lockout.
     pub lockout: LockoutConfig,
+    /// CORS for configured origins.
+    pub cors: CorsConfig,
     /// Admin listener (health checks, metrics); `None` when off.
     pub admin_listen: Option<SocketAddr>,
     /// Logging.
@@ -249,6 +251,25 @@ pub struct LockoutConfig {
     pub base: Duration,
     /// Longest lock period.
     pub max: Duration,
+}
+
+/// `[cors]`, validated. CORS is off while `allowed_origins` is empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorsConfig {
+    /// Origins allowed, in the serialized form browsers send in `Origin`
+    /// (`https://app.example.com`, default port omitted), compared exactly.
+    pub allowed_origins: Vec<String>,
+    /// Methods a preflight may ask for.
+    pub allowed_methods: Vec<Method>,
+    /// Request headers a preflight may ask for (lowercase).
+    pub allowed_headers: Vec<HeaderName>,
+    /// Response headers scripts of an allowed origin may read.
+    pub expose_headers: Vec<HeaderName>,
+    /// Answer `Access-Control-Allow-Credentials: true` (cookies, and the
+    /// fingerprint cookie every token needs).
+    pub allow_credentials: bool,
+    /// How long browsers may cache a preflight answer.
+    pub max_age: Duration,
 }
 
 /// Log output format.

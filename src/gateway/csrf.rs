@@ -5,6 +5,18 @@
 
 use http::HeaderMap;
 
+/// [`same_origin`], also trusting the configured CORS origins (exact
+/// match): an origin an operator allowed to call us may change state too.
+pub fn allowed_origin(headers: &HeaderMap, public_origin: &str, cors_origins: &[String]) -> bool {
+    let mut origins = headers.get_all(http::header::ORIGIN).iter();
+    match (origins.next(), origins.next()) {
+        // Two `Origin` headers: no browser sends that; trust neither.
+        (Some(_), Some(_)) => false,
+        (Some(o), None) if cors_origins.iter().any(|c| c.as_bytes() == o.as_bytes()) => true,
+        _ => same_origin(headers, public_origin),
+    }
+}
+
 /// True when the request may change state on behalf of its cookies.
 pub fn same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
     if let Some(origin) = headers.get(http::header::ORIGIN) {
@@ -47,6 +59,39 @@ mod tests {
             ],
         ] {
             assert!(!same_origin(&h(bad), o), "{bad:?}");
+        }
+    }
+
+    /// Configured CORS origins are trusted exactly; two `Origin` headers
+    /// never are.
+    #[test]
+    fn cors_origins_are_trusted_exactly() {
+        let o = "https://gw.example";
+        let cors = ["https://app.example".to_string()];
+        assert!(allowed_origin(
+            &h(&[("origin", "https://app.example")]),
+            o,
+            &cors
+        ));
+        assert!(allowed_origin(
+            &h(&[("origin", "https://gw.example")]),
+            o,
+            &cors
+        ));
+        assert!(allowed_origin(&h(&[]), o, &cors));
+        for bad in [
+            &[("origin", "https://app.example.evil")][..],
+            &[("origin", "https://evil.example")],
+            &[
+                ("origin", "https://gw.example"),
+                ("origin", "https://gw.example"),
+            ],
+            &[
+                ("origin", "https://app.example"),
+                ("origin", "https://evil.example"),
+            ],
+        ] {
+            assert!(!allowed_origin(&h(bad), o, &cors), "{bad:?}");
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Ctx {
     pub client_ip: IpAddr,
     /// Our public origin.
     pub public_origin: String,
+    /// Origins `[cors]` allows; the CSRF check trusts them as well.
+    pub cors_origins: std::sync::Arc<[String]>,
 }
 
 /// True when the gateway answers `path` itself.
@@ -58,7 +60,8 @@ pub async fn handle(
     query: Option<&str>,
 ) -> Response<Body> {
     let state_changing = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if state_changing && !csrf::same_origin(req.headers(), &ctx.public_origin) {
+    if state_changing && !csrf::allowed_origin(req.headers(), &ctx.public_origin, &ctx.cors_origins)
+    {
         tracing::info!(
             event = "auth.security.csrf",
             path,
@@ -77,7 +80,7 @@ pub async fn handle(
         (&Method::POST, "/auth/login") => login::post(auth, req, ctx).await,
         (&Method::POST, "/auth/refresh") => match auth
             .limiter()
-            .check(Kind::RefreshIp, &ctx.client_ip.to_string())
+            .check_ip(Kind::RefreshIp, ctx.client_ip)
             .await
         {
             Ok(()) => refresh::post(auth, req.headers()).await,

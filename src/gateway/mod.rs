@@ -1,12 +1,14 @@
 //! The request pipeline. [`Gateway::handle`] orders the stages; each stage
 //! lives in its own module.
 
+pub mod cors;
 pub mod csrf;
 pub mod deny;
 pub mod endpoints;
 pub mod forward;
 pub mod forward_auth;
 pub mod hygiene;
+pub mod methods;
 pub mod request_id;
 pub mod respond;
 pub mod routes;
@@ -47,6 +49,8 @@ pub struct Gateway {
     upstreams: Upstreams,
     security: CompiledSecurityHeaders,
     path_options: PathOptions,
+    cors: Option<cors::Cors>,
+    cors_origins: Arc<[String]>,
     auth: Arc<AuthService>,
     metrics: Arc<Metrics>,
     shutdown: tokio_util::sync::CancellationToken,
@@ -90,6 +94,8 @@ impl Gateway {
                 reject_params: config.server.reject_path_params,
             },
             security,
+            cors: cors::Cors::new(&config.cors),
+            cors_origins: config.cors.allowed_origins.clone().into(),
             config,
             shutdown: tokio_util::sync::CancellationToken::new(),
         })
@@ -119,18 +125,23 @@ impl Gateway {
     /// 1. assign the request id;
     /// 2. protocol hygiene (smuggling, `h2c`), see [`hygiene`];
     /// 3. normalize the path once (400 when ambiguous), see [`crate::path`];
-    /// 4. the gateway's own endpoints, forward-auth among them (see
-    ///    [`forward_auth`]);
+    /// 4. CORS preflights (see [`cors`]) and the gateway's own endpoints,
+    ///    forward-auth among them (see [`forward_auth`]);
     /// 5. route by longest prefix (404) and method (405);
     /// 6. route policy and authentication (401/403);
     /// 7. rewrite headers and forward upstream, see [`forward`];
-    /// 8. security headers and the request id on the response;
+    /// 8. security headers, CORS headers and the request id on the response;
     /// 9. metrics and the access log.
     pub async fn handle(&self, req: Request<Incoming>, conn: ConnInfo) -> Response<Body> {
         let started = Instant::now();
         let request_id = request_id::assign(req.headers());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
+        let preflight = cors::is_preflight(&req);
+        let origin = self
+            .cors
+            .as_ref()
+            .and_then(|c| c.allowed_origin(req.headers()));
         let mut seen = Seen {
             endpoint: Endpoint::Other,
             auth_time: None,
@@ -145,6 +156,9 @@ impl Gateway {
             *resp.body_mut() = crate::body::empty();
         }
         self.security.apply(resp.headers_mut(), own);
+        if let Some(cors) = &self.cors {
+            cors.finish(preflight, origin, resp.headers_mut());
+        }
         resp.headers_mut()
             .insert(request_id::HEADER, request_id.clone());
         let took = seen.auth_time.unwrap_or_else(|| started.elapsed());
@@ -191,6 +205,13 @@ impl Gateway {
             // Read-only and asked by a proxy: before the CSRF check, any method.
             return Outcome::Own(forward_auth::handle(self, &req, conn, query, seen).await);
         }
+        if let Some(cors) = &self.cors
+            && cors::is_preflight(&req)
+        {
+            // Answered here, never forwarded: a preflight carries no
+            // credentials and must not reach an upstream, identity or not.
+            return Outcome::Own(cors.preflight(req.headers()));
+        }
         if endpoints::is_own(&normalized) {
             seen.endpoint = endpoints::metric_endpoint(&normalized);
             let ctx = self.ctx(conn, req.headers());
@@ -209,11 +230,17 @@ impl Gateway {
             }
             Err(_) => return Outcome::Own(bad_path()),
         };
-        if let Some(resp) = method_check(route, req.method()) {
+        if let Some(resp) = methods::check(route, req.method(), req.headers(), query) {
             return Outcome::Own(resp);
         }
         let is_upgrade = crate::headers::hop_by_hop::is_upgrade_request(req.headers()).is_some();
-        if is_upgrade && !csrf::same_origin(req.headers(), &self.config.server.public_origin) {
+        if is_upgrade
+            && !csrf::allowed_origin(
+                req.headers(),
+                &self.config.server.public_origin,
+                &self.cors_origins,
+            )
+        {
             // Cross-site WebSocket hijacking: browsers send Origin on upgrades.
             return Outcome::Own(respond::json_error(
                 StatusCode::FORBIDDEN,
@@ -222,8 +249,8 @@ impl Gateway {
             ));
         }
         if self.auth.limiter().enabled(Kind::ProxyIp) {
-            let ip = self.ctx(conn, req.headers()).client_ip.to_string();
-            if let Err(limited) = self.auth.limiter().check(Kind::ProxyIp, &ip).await {
+            let ip = self.ctx(conn, req.headers()).client_ip;
+            if let Err(limited) = self.auth.limiter().check_ip(Kind::ProxyIp, ip).await {
                 return Outcome::Own(crate::auth::login::too_many_requests("proxy_ip", limited));
             }
         }
@@ -299,6 +326,7 @@ impl Gateway {
             conn,
             client_ip: crate::headers::forwarded::client_ip(conn.peer.ip(), headers, trusted),
             public_origin: self.config.server.public_origin.clone(),
+            cors_origins: self.cors_origins.clone(),
         }
     }
 
@@ -323,26 +351,4 @@ fn bad_path() -> Response<Body> {
         "bad_path",
         "the request path is malformed or ambiguous",
     )
-}
-
-/// 405 with `Allow` when the route restricts methods.
-fn method_check(route: &Route, method: &http::Method) -> Option<Response<Body>> {
-    let allowed = route.methods.as_ref()?;
-    if allowed.contains(method) {
-        return None;
-    }
-    let mut resp = respond::json_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "method not allowed on this route",
-    );
-    let list = allowed
-        .iter()
-        .map(|m| m.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Ok(v) = HeaderValue::from_str(&list) {
-        resp.headers_mut().insert(header::ALLOW, v);
-    }
-    Some(resp)
 }

@@ -6,6 +6,7 @@
 //! match route prefixes on segment boundaries against the normalized path;
 //! the query never takes part (see [`split_path_query`]).
 
+mod confusable;
 mod normalize;
 #[cfg(test)]
 mod proptests;
@@ -47,6 +48,11 @@ pub enum PathError {
     /// Percent-encoded bytes that are not UTF-8 (for example `%C0%AE`).
     #[error("percent-encoded bytes are not UTF-8")]
     InvalidUtf8,
+    /// An encoded character that compatibility normalization or best-fit
+    /// mapping turns into path syntax (for example `%EF%BC%8F`, FULLWIDTH
+    /// SOLIDUS, read as `/`).
+    #[error("encoded look-alike of path syntax")]
+    Confusable,
     /// A raw `\`.
     #[error("backslash in path")]
     Backslash,
@@ -66,6 +72,11 @@ pub enum PathError {
     /// as a dot segment or an empty one.
     #[error("dot segment with parameters")]
     DotSegmentParams,
+    /// A segment of only dots and encoded spaces other than `.` and `..`,
+    /// such as `...`, `..%20` or `%20`, which Windows upstreams trim into a
+    /// dot segment or an empty one.
+    #[error("dot segment look-alike")]
+    DotLookalike,
     /// A `;` while [`PathOptions::reject_params`] is set.
     #[error("path parameters are not allowed")]
     Params,

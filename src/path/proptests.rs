@@ -23,7 +23,25 @@ const GOOD: &[&str] = &[
 
 /// Pieces of attack paths that normalization refuses.
 const BAD: &[&str] = &[
-    "%252e", "%2f", "%5c", "\\", "%00", "%0a", "\t", " ", "é", "%C0%AE", "%", "%4", "%zz", "?", "#",
+    "%252e",
+    "%2f",
+    "%5c",
+    "\\",
+    "%00",
+    "%0a",
+    "\t",
+    " ",
+    "é",
+    "%C0%AE",
+    "%",
+    "%4",
+    "%zz",
+    "?",
+    "#",
+    "%EF%BC%8F",
+    "%ef%bc%8e",
+    "%E2%88%95",
+    "%E2%80%A5",
 ];
 
 /// A path glued together from attack pieces, mostly accepted ones.
@@ -126,7 +144,7 @@ fn reference_match(routes: &[String], segments: &[String]) -> Option<usize> {
 /// A canonical path and a differently spelled equivalent of it.
 fn respelled() -> impl Strategy<Value = (String, String)> {
     let segment = "[a-zA-Z0-9._~!$&'()*+,=:@-]{1,6}"
-        .prop_filter("not a dot segment", |s| s != "." && s != "..");
+        .prop_filter("not dots only", |s| !s.bytes().all(|b| b == b'.'));
     let parts = prop::collection::vec((segment, 0u8..6, any::<u64>()), 0..8);
     (parts, any::<bool>()).prop_map(|(parts, trailing)| {
         let mut canonical = String::new();
@@ -187,8 +205,10 @@ proptest! {
     }
 
     /// Decoding cannot change the structure: after an upstream decodes the
-    /// normalized path (with or without stripping parameters) no segment is
-    /// empty, `.`, `..`, or holds a slash or backslash.
+    /// normalized path (with or without stripping parameters, trimming
+    /// trailing dots and spaces as Windows does, or folding look-alikes as
+    /// NFKC does) no segment is empty, `.`, `..`, or holds a slash or
+    /// backslash.
     #[test]
     fn decoding_keeps_structure(path in any_path()) {
         if let Ok(out) = normalize(&path, &LAX) {
@@ -196,6 +216,9 @@ proptest! {
                 for segment in upstream_view(&out, strip) {
                     prop_assert!(!matches!(segment.as_str(), "" | "." | ".."), "{out} -> {segment:?}");
                     prop_assert!(!segment.contains('/') && !segment.contains('\\'), "{out}");
+                    let windows = segment.trim_end_matches(['.', ' ']);
+                    prop_assert!(!windows.is_empty(), "{out} -> {segment:?}");
+                    prop_assert!(!super::confusable::contains_confusable(&segment), "{out}");
                 }
             }
         }

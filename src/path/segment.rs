@@ -27,12 +27,20 @@ pub(super) fn classify(segment: &str) -> Result<Kind, PathError> {
         "" => Kind::Empty,
         "." => Kind::Dot,
         ".." => Kind::DotDot,
+        _ if is_dot_lookalike(name) => return Err(PathError::DotLookalike),
         _ => Kind::Name,
     };
     if kind != Kind::Name && name_end < segment.len() {
         return Err(PathError::DotSegmentParams);
     }
     Ok(kind)
+}
+
+/// Dots and encoded spaces only (Windows trims trailing dots and spaces, so
+/// `...` and `..%20` end up as `..`, and `%20` as an empty segment). Called
+/// after `.` and `..` are classified.
+fn is_dot_lookalike(name: &str) -> bool {
+    !name.is_empty() && name.replace("%20", "").bytes().all(|b| b == b'.')
 }
 
 /// Where a segment's `;` parameters start: at the first raw `;` or `%3B`.
@@ -191,7 +199,8 @@ fn escape_at(bytes: &[u8], i: usize) -> Option<u8> {
     Some((hex_value(*bytes.get(i + 1)?)? << 4) | hex_value(*bytes.get(i + 2)?)?)
 }
 
-/// Decodes every escape and checks the result is UTF-8. Only runs for
+/// Decodes every escape and checks the result is UTF-8 without look-alikes
+/// of path syntax (see [`super::confusable`]). Only runs for
 /// segments with escapes above ASCII, so the buffer is rare.
 fn check_utf8(bytes: &[u8]) -> Result<(), PathError> {
     let mut decoded = Vec::with_capacity(bytes.len());
@@ -208,9 +217,11 @@ fn check_utf8(bytes: &[u8]) -> Result<(), PathError> {
             }
         }
     }
-    std::str::from_utf8(&decoded)
-        .map(|_| ())
-        .map_err(|_| PathError::InvalidUtf8)
+    let text = std::str::from_utf8(&decoded).map_err(|_| PathError::InvalidUtf8)?;
+    if super::confusable::contains_confusable(text) {
+        return Err(PathError::Confusable);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -229,7 +240,15 @@ mod tests {
             ("", Ok(Kind::Empty)),
             (".", Ok(Kind::Dot)),
             ("..", Ok(Kind::DotDot)),
-            ("...", Ok(Kind::Name)),
+            ("...", Err(DotLookalike)),
+            ("..%20", Err(DotLookalike)),
+            (".%20.", Err(DotLookalike)),
+            ("%20..", Err(DotLookalike)),
+            ("%20", Err(DotLookalike)),
+            ("%20%20", Err(DotLookalike)),
+            ("a%20", Ok(Kind::Name)),
+            ("a.", Ok(Kind::Name)),
+            (".a", Ok(Kind::Name)),
             ("a;b", Ok(Kind::Name)),
             ("..;", Err(DotSegmentParams)),
             (";", Err(DotSegmentParams)),

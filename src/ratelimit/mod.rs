@@ -3,6 +3,7 @@
 //! (fixed windows, one atomic script per hit), so a client cannot multiply
 //! its budget by the number of instances.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,6 +104,11 @@ impl RateLimiter {
         self.limits.iter().any(|(k, _)| *k == kind)
     }
 
+    /// Counts one request from client address `ip` (see [`ip_key`]).
+    pub async fn check_ip(&self, kind: Kind, ip: IpAddr) -> Result<(), Limited> {
+        self.check(kind, &ip_key(ip)).await
+    }
+
     /// Counts one request for `key`; `Err` when over the limit. A shared
     /// store that is down lets the request through (the store's own callers
     /// answer 503 where it matters); proxied traffic never fails on it.
@@ -153,6 +159,20 @@ impl RateLimiter {
     }
 }
 
+/// The counter key of a client address: an IPv4 address itself, an IPv6
+/// address its /64 network, since one subscriber holds a whole /64 and
+/// could otherwise multiply its budget by 2^64.
+pub fn ip_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0);
+            format!("{net}/64")
+        }
+    }
+}
+
 /// Keeps the in-memory tables small until `shutdown`.
 pub fn spawn_maintenance(limiter: Arc<RateLimiter>, shutdown: tokio_util::sync::CancellationToken) {
     tokio::spawn(async move {
@@ -177,6 +197,21 @@ mod tests {
             login_per_account: None,
             refresh_per_ip: None,
             proxy_per_ip: None,
+        }
+    }
+
+    /// IPv6 clients are counted per /64; IPv4 (mapped or not) per address.
+    #[test]
+    fn ip_keys() {
+        for (ip, key) in [
+            ("203.0.113.9", "203.0.113.9"),
+            ("::ffff:203.0.113.9", "203.0.113.9"),
+            ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+            ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+            ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+            ("::1", "::/64"),
+        ] {
+            assert_eq!(ip_key(ip.parse().unwrap()), key, "{ip}");
         }
     }
 

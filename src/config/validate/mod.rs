@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 mod auth;
+mod cors;
 mod requests;
 mod server;
 
@@ -28,6 +29,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
     let log = log(&raw.log, &mut errs);
     let rate_limit = rate_limit(&raw.rate_limit, &mut errs);
     let lockout = lockout(&raw.lockout, &mut errs);
+    let cors = cors::cors(&raw.cors, &mut errs);
     let admin_listen = match raw.admin.listen.as_deref() {
         None | Some("") => None,
         Some(v) => addr("admin.listen", v, &mut errs),
@@ -56,6 +58,7 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
                 admin_listen,
                 rate_limit,
                 lockout,
+                cors,
                 log,
                 routes,
             })
