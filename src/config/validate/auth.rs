@@ -12,6 +12,8 @@ use crate::config::types::*;
 pub const MAX_ACCESS_TTL_SECS: u64 = 3600;
 /// Largest clock leeway accepted.
 pub const MAX_LEEWAY_SECS: u64 = 60;
+/// Largest verified-token cache accepted (about 1 KiB per entry).
+pub const MAX_VERIFIED_CACHE_ENTRIES: u64 = 10_000_000;
 
 pub(super) fn auth(
     raw: &RawAuth,
@@ -41,6 +43,12 @@ pub(super) fn auth(
     if raw.max_token_bytes < 512 {
         errs.push("auth.max_token_bytes", "must be at least 512");
     }
+    if raw.verified_cache_entries > MAX_VERIFIED_CACHE_ENTRIES {
+        errs.push(
+            "auth.verified_cache_entries",
+            format!("must be at most {MAX_VERIFIED_CACHE_ENTRIES} (0 turns the cache off)"),
+        );
+    }
     let key_dir = match &raw.key_dir {
         Some(d) => resolve(base, d),
         None => data_dir.join("keys"),
@@ -61,6 +69,7 @@ pub(super) fn auth(
         hash_workers: raw.hash_workers,
         hash_queue: raw.hash_queue,
         max_token_bytes: raw.max_token_bytes,
+        verified_cache_entries: raw.verified_cache_entries,
     })
 }
 
