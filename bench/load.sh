@@ -115,7 +115,7 @@ nginx_common() {
 worker_processes 1;
 pid $W/$1.pid;
 error_log $W/$1.err warn;
-events { worker_connections 30000; }
+events { worker_connections 8192; }
 EOF
 }
 
@@ -175,7 +175,7 @@ write_haproxy_conf() {
     cat >"$W/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 30000
+    maxconn 5000
     ssl-default-bind-options ssl-min-ver TLSv1.2
 
 defaults
@@ -462,4 +462,7 @@ main() {
     report_targets
 }
 
-main "$@"
+# Sourcing the file (to test one function) does not run it.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
