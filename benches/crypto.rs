@@ -1,12 +1,14 @@
 //! Micro-benchmarks of the per-request and per-login crypto: RS256 sign and
-//! verify (uncached), the fingerprint check, path normalization and PBKDF2
+//! verify (uncached, and a verified-token cache hit), the fingerprint check, path normalization and PBKDF2
 //! at 600,000 iterations. Figures go to BENCHMARKS.md with the command.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use portcullis::auth::jwt::{self, Audience, Claims, Validation};
 use portcullis::auth::keys::SigningKey;
+use portcullis::auth::verified_cache::VerifiedCache;
 use portcullis::auth::{fingerprint, password};
 use portcullis::path::{PathOptions, normalize};
 
@@ -39,6 +41,20 @@ fn rs256(c: &mut Criterion) {
             parsed
                 .verify(key.public(), &validation, 1_700_000_100)
                 .expect("valid")
+        })
+    });
+    // What a hit costs instead: SHA-256 of the token and a cache lookup.
+    let cache = VerifiedCache::new(10_000);
+    let verified = jwt::parse(&token, 8192)
+        .expect("parse")
+        .verify(key.public(), &validation, 1_700_000_100)
+        .expect("valid");
+    cache.insert(&token, key.kid(), Arc::new(verified), 1_700_000_100);
+    c.bench_function("rs256_verify_cache_hit", |b| {
+        b.iter(|| {
+            cache
+                .get(black_box(&token), 1_700_000_100, |_| true)
+                .expect("hit")
         })
     });
 }

@@ -19,6 +19,7 @@ pub mod service;
 pub mod sessions_api;
 pub mod strict_json;
 pub mod users;
+pub mod verified_cache;
 pub mod verify;
 
 pub use identity::Identity;

@@ -111,6 +111,8 @@ pub struct AuthService {
     pub(super) limiter: Arc<RateLimiter>,
     pub(super) lockout: Lockout,
     pub(super) metrics: Arc<Metrics>,
+    /// Tokens already verified; `None` when `auth.verified_cache_entries` is 0.
+    pub(super) verified: Option<super::verified_cache::VerifiedCache>,
 }
 
 impl AuthService {
@@ -156,7 +158,10 @@ impl AuthService {
             cfg.audience.clone(),
             cfg.leeway.as_secs(),
         );
+        let verified = (cfg.verified_cache_entries > 0)
+            .then(|| super::verified_cache::VerifiedCache::new(cfg.verified_cache_entries));
         Ok(Self {
+            verified,
             sessions,
             limiter,
             lockout,

@@ -1,6 +1,7 @@
 //! Per-request verification on `authenticated` routes: find the token,
 //! verify it strictly, check the fingerprint cookie, and look the user up.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderMap, header};
@@ -43,13 +44,12 @@ impl AuthFailure {
 }
 
 impl AuthService {
-    /// Verifies the request's credentials and returns who it is.
+    /// Verifies the request's credentials and returns who it is. The token
+    /// may come from the verified-token cache; the revocation set, the
+    /// fingerprint and the user are checked on every request regardless.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
         let token = self.find_token(headers)?;
-        let started = Instant::now();
-        let verified = self.verify_jwt(&token);
-        self.metrics.jwt_verify(started.elapsed());
-        let claims = verified?;
+        let claims = self.verified_claims(&token)?;
         if self.sessions.is_revoked(&claims.sid) {
             return Err(AuthFailure::Revoked);
         }
@@ -67,21 +67,49 @@ impl AuthService {
             .ok_or(AuthFailure::UserGone)?;
         Ok(Identity {
             email: user.email().map(str::to_string),
-            user: claims.sub,
-            roles: claims.roles,
-            session: claims.sid,
+            user: claims.sub.clone(),
+            roles: claims.roles.clone(),
+            session: claims.sid.clone(),
             token: Some(token),
         })
     }
 
-    /// Parses the token, finds its key and checks signature and claims.
-    fn verify_jwt(&self, token: &str) -> Result<jwt::Claims, JwtError> {
+    /// The token's claims: from the cache when these exact bytes were
+    /// verified before and have not expired, else by full verification
+    /// (whose result is then cached).
+    fn verified_claims(&self, token: &str) -> Result<Arc<jwt::Claims>, JwtError> {
+        let now = self.clock.unix();
+        // The size cap comes before hashing, as it comes before parsing.
+        let cache = self
+            .verified
+            .as_ref()
+            .filter(|_| token.len() <= self.cfg.max_token_bytes);
+        if let Some(hit) =
+            cache.and_then(|c| c.get(token, now, |kid| self.ring().get(kid).is_some()))
+        {
+            return Ok(hit);
+        }
+        let started = Instant::now();
+        let verified = self.verify_jwt(token, now);
+        self.metrics.jwt_verify(started.elapsed());
+        let (kid, claims) = verified?;
+        let claims = Arc::new(claims);
+        if let Some(cache) = cache {
+            cache.insert(token, &kid, claims.clone(), now);
+        }
+        Ok(claims)
+    }
+
+    /// Parses the token, finds its key and checks signature and claims;
+    /// returns the key's `kid` with the claims.
+    fn verify_jwt(&self, token: &str, now: u64) -> Result<(String, jwt::Claims), JwtError> {
         let unverified = jwt::parse(token, self.cfg.max_token_bytes)?;
         let key = self
             .ring()
             .get(unverified.kid())
             .ok_or(JwtError::UnknownKid)?;
-        unverified.verify(&key, &self.validation, self.clock.unix())
+        let claims = unverified.verify(&key, &self.validation, now)?;
+        Ok((key.kid().to_string(), claims))
     }
 
     /// The token from `Authorization: Bearer`, or (browser mode) the access
@@ -138,5 +166,193 @@ mod tests {
         ] {
             assert_eq!(bearer_token(bad), None);
         }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use http::{HeaderMap, HeaderValue, header};
+
+    use super::AuthFailure;
+    use crate::auth::b64;
+    use crate::auth::jwt::JwtError;
+    use crate::auth::keys::{KeyDir, test_key, test_keys};
+    use crate::auth::service::{AuthService, Issued};
+    use crate::auth::{cookie_names, password, users};
+    use crate::clock::{Clock, ManualClock};
+    use crate::config::raw::{RawConfig, RawRoute};
+    use crate::telemetry::metrics::Metrics;
+
+    const NOW: u64 = 1_700_000_000;
+
+    /// A service with the test key, user `alice`, an embedded store and a
+    /// manual clock; `cache` entries (0 turns the cache off).
+    async fn service(dir: &std::path::Path, cache: u64) -> (AuthService, Arc<ManualClock>) {
+        let mut raw = RawConfig::default();
+        raw.server.data_dir = dir.display().to_string();
+        raw.auth.verified_cache_entries = cache;
+        raw.routes = vec![RawRoute {
+            prefix: "/".into(),
+            upstream: Some("http://127.0.0.1:3000".into()),
+            ..RawRoute::default()
+        }];
+        let config = crate::config::from_raw(raw, dir).unwrap();
+        let hash = password::hash_password("correct horse battery").unwrap();
+        let alice = users::User::new("alice", None, vec!["user".into()], hash).unwrap();
+        users::add_user(&config.auth.users_file, &alice).unwrap();
+        KeyDir::open(&config.auth.key_dir)
+            .unwrap()
+            .install(test_key(), NOW)
+            .unwrap();
+        let clock = Arc::new(ManualClock::at_unix(NOW));
+        let metrics = Arc::new(Metrics::new(["/"], clock.clone()));
+        let svc = AuthService::new(&config, clock.clone(), metrics)
+            .await
+            .unwrap();
+        (svc, clock)
+    }
+
+    fn headers(token: &str, fingerprint: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let bearer = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+        h.insert(header::AUTHORIZATION, bearer);
+        let cookie = format!("{}={fingerprint}", cookie_names::FINGERPRINT);
+        h.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        h
+    }
+
+    fn issue(svc: &AuthService, sid: &str) -> Issued {
+        svc.issue("alice", &["user".to_string()], sid).unwrap()
+    }
+
+    fn cached(svc: &AuthService) -> u64 {
+        svc.verified.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// A second request with the same token is served from the cache and
+    /// yields the same identity as the verified first one.
+    #[tokio::test]
+    async fn hit_returns_same_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, _) = service(dir.path(), 100).await;
+        let t = issue(&svc, "sid-1");
+        let first = svc.authenticate(&headers(&t.access_token, &t.fingerprint));
+        let first = first.unwrap();
+        assert_eq!(cached(&svc), 1);
+        let second = svc.authenticate(&headers(&t.access_token, &t.fingerprint));
+        let second = second.unwrap();
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+        assert_eq!(second.user, "alice");
+        assert_eq!(second.session, "sid-1");
+    }
+
+    /// Past `exp` (and the leeway) a cached token is refused as expired.
+    #[tokio::test]
+    async fn expired_token_never_served_from_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, clock) = service(dir.path(), 100).await;
+        let t = issue(&svc, "sid-1");
+        let h = headers(&t.access_token, &t.fingerprint);
+        svc.authenticate(&h).unwrap();
+        assert_eq!(cached(&svc), 1);
+        clock.advance(Duration::from_secs(t.expires_in + 31));
+        assert!(clock.unix() > NOW + t.expires_in);
+        let err = svc.authenticate(&h).unwrap_err();
+        assert!(
+            matches!(err, AuthFailure::Token(JwtError::Expired)),
+            "{err:?}"
+        );
+    }
+
+    /// Revoking the session refuses the token at once, cached or not.
+    #[tokio::test]
+    async fn revoked_session_refused_even_when_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, _) = service(dir.path(), 100).await;
+        let t = issue(&svc, "sid-1");
+        let h = headers(&t.access_token, &t.fingerprint);
+        svc.authenticate(&h).unwrap();
+        assert_eq!(cached(&svc), 1);
+        svc.sessions().mark_revoked(&["sid-1".to_string()]);
+        assert!(matches!(svc.authenticate(&h), Err(AuthFailure::Revoked)));
+    }
+
+    /// A cached token with another token's fingerprint cookie is refused.
+    #[tokio::test]
+    async fn wrong_fingerprint_refused_even_when_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, _) = service(dir.path(), 100).await;
+        let t = issue(&svc, "sid-1");
+        let other = issue(&svc, "sid-2");
+        svc.authenticate(&headers(&t.access_token, &t.fingerprint))
+            .unwrap();
+        assert_eq!(cached(&svc), 1);
+        let stolen = headers(&t.access_token, &other.fingerprint);
+        assert!(matches!(
+            svc.authenticate(&stolen),
+            Err(AuthFailure::Fingerprint)
+        ));
+        let mut bare = headers(&t.access_token, "x");
+        bare.remove(header::COOKIE);
+        assert!(matches!(
+            svc.authenticate(&bare),
+            Err(AuthFailure::Fingerprint)
+        ));
+    }
+
+    /// A forged token that shares nothing with a cached one misses and gets
+    /// the full verification, which refuses it; so does a token differing
+    /// from a cached one only in its signature.
+    #[tokio::test]
+    async fn forged_token_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, _) = service(dir.path(), 100).await;
+        let t = issue(&svc, "sid-1");
+        svc.authenticate(&headers(&t.access_token, &t.fingerprint))
+            .unwrap();
+        // Our kid and claims that would pass, signed with another key.
+        let mut claims = svc.verify_jwt(&t.access_token, NOW).unwrap().1;
+        claims.jti = "forged".into();
+        let header = format!(
+            r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#,
+            test_key().kid()
+        );
+        let input = format!(
+            "{}.{}",
+            b64::encode(header),
+            b64::encode(serde_json::to_vec(&claims).unwrap())
+        );
+        let sig = test_keys()[1].sign(input.as_bytes()).unwrap();
+        let forged = format!("{input}.{}", b64::encode(sig));
+        let err = svc
+            .authenticate(&headers(&forged, &t.fingerprint))
+            .unwrap_err();
+        assert!(
+            matches!(err, AuthFailure::Token(JwtError::BadSignature)),
+            "{err:?}"
+        );
+        let mut tampered = t.access_token.clone();
+        let last = tampered.pop().unwrap();
+        tampered.push(if last == 'A' { 'B' } else { 'A' });
+        let err = svc
+            .authenticate(&headers(&tampered, &t.fingerprint))
+            .unwrap_err();
+        assert!(matches!(err, AuthFailure::Token(_)), "{err:?}");
+        assert_eq!(cached(&svc), 1);
+    }
+
+    /// With the cache off every request is verified and nothing is kept.
+    #[tokio::test]
+    async fn cache_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (svc, _) = service(dir.path(), 0).await;
+        let t = issue(&svc, "sid-1");
+        let h = headers(&t.access_token, &t.fingerprint);
+        svc.authenticate(&h).unwrap();
+        svc.authenticate(&h).unwrap();
+        assert!(svc.verified.is_none());
     }
 }

@@ -208,6 +208,7 @@ pub struct RawAuth {
     pub hash_workers: usize,
     pub hash_queue: usize,
     pub max_token_bytes: usize,
+    pub verified_cache_entries: u64,
 }
 
 impl Default for RawAuth {
@@ -226,6 +227,7 @@ impl Default for RawAuth {
             hash_workers: 1,
             hash_queue: 64,
             max_token_bytes: 8 * 1024,
+            verified_cache_entries: 10_000,
         }
     }
 }

@@ -174,6 +174,8 @@ pub struct AuthConfig {
     pub hash_queue: usize,
     /// Tokens longer than this are refused before parsing.
     pub max_token_bytes: usize,
+    /// Verified tokens kept to skip repeated signature checks; 0 is off.
+    pub verified_cache_entries: u64,
 }
 
 /// Where sessions live.

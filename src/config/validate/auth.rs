@@ -13,6 +13,8 @@ use crate::config::types::*;
 pub const MAX_ACCESS_TTL_SECS: u64 = 3600;
 /// Largest clock leeway accepted.
 pub const MAX_LEEWAY_SECS: u64 = 60;
+/// Largest verified-token cache accepted (about 1 KiB per entry).
+pub const MAX_VERIFIED_CACHE_ENTRIES: u64 = 10_000_000;
 
 pub(super) fn auth(
     raw: &RawAuth,
@@ -42,6 +44,12 @@ pub(super) fn auth(
     if raw.max_token_bytes < 512 {
         errs.push("auth.max_token_bytes", "must be at least 512");
     }
+    if raw.verified_cache_entries > MAX_VERIFIED_CACHE_ENTRIES {
+        errs.push(
+            "auth.verified_cache_entries",
+            format!("must be at most {MAX_VERIFIED_CACHE_ENTRIES} (0 turns the cache off)"),
+        );
+    }
     let inline_users = inline_users(&raw.users, errs);
     let key_dir = match &raw.key_dir {
         Some(d) => resolve(base, d),
@@ -64,6 +72,7 @@ pub(super) fn auth(
         hash_workers: raw.hash_workers,
         hash_queue: raw.hash_queue,
         max_token_bytes: raw.max_token_bytes,
+        verified_cache_entries: raw.verified_cache_entries,
     })
 }
 

@@ -1,0 +1,468 @@
+#!/usr/bin/env bash
+# The side-by-side load benchmark of issue 8 (see BENCHMARKS.md):
+#
+#   bench/load.sh
+#
+# On one 2-core machine: the upstream (nginx, a small static answer) and
+# every client run on CLIENT_CPU, the proxy under test on PROXY_CPU
+# (taskset). Every proxy terminates TLS with the same certificate and wrk
+# speaks HTTPS over keep-alive connections; only "upstream direct" is plain
+# HTTP (it is the upstream the proxies forward to). Cases run interleaved,
+# ROUNDS times; each figure is the median. Then: logins/s at saturation, idle
+# RSS and RSS with HOLD idle TLS connections, and (unless SKIP_MICRO=1) the
+# criterion RS256/PBKDF2 benches next to `openssl speed rsa2048`.
+#
+# Installs nginx, haproxy, wrk (Debian packages) when missing. Stops every
+# process it started, whatever happens.
+set -euo pipefail
+
+DURATION=${DURATION:-10}       # seconds per measured case
+ROUNDS=${ROUNDS:-3}            # interleaved rounds; medians are reported
+CONNECTIONS=${CONNECTIONS:-50} # wrk keep-alive connections
+TOKENS=${TOKENS:-100}          # pre-minted tokens for the new-token cases
+FLOOD_RATE=${FLOOD_RATE:-20}   # logins/s during the login-flood case
+HOLD=${HOLD:-10000}            # idle TLS connections for the memory figure
+BASE_PORT=${BASE_PORT:-18400}
+CLIENT_CPU=${CLIENT_CPU:-0}
+PROXY_CPU=${PROXY_CPU:-1}
+SKIP_MICRO=${SKIP_MICRO:-0}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+UP_PORT=$BASE_PORT
+NGINX_PORT=$((BASE_PORT + 1))
+HAPROXY_PORT=$((BASE_PORT + 2))
+PC_PORT=$((BASE_PORT + 3))       # portcullis, verified-token cache on
+PC_NOCACHE_PORT=$((BASE_PORT + 4)) # portcullis, cache off
+PC_MEM_PORT=$((BASE_PORT + 5))   # portcullis, fresh, for the memory figure
+
+PIDS=()
+W=""
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    [ -n "$W" ] && rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '== %s\n' "$*" >&2; }
+die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
+
+# --- tools ------------------------------------------------------------------
+install_missing() {
+    local need=() sudo=""
+    command -v nginx >/dev/null || need+=(nginx)
+    command -v haproxy >/dev/null || need+=(haproxy)
+    command -v wrk >/dev/null || need+=(wrk)
+    command -v taskset >/dev/null || need+=(util-linux)
+    command -v openssl >/dev/null || need+=(openssl)
+    command -v curl >/dev/null || need+=(curl)
+    [ ${#need[@]} -eq 0 ] && return
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    log "installing ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=300 \
+        install -y -qq "${need[@]}" >/dev/null
+}
+
+check_haproxy() {
+    local v
+    v=$(haproxy -v | sed -n 's/.*version \([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+    awk -v v="$v" 'BEGIN { split(v, p, "."); exit !(p[1] > 2 || (p[1] == 2 && p[2] >= 5)) }' ||
+        die "HAProxy $v has no jwt_verify (2.5 or later needed)"
+    HAPROXY_VERSION=$v
+}
+
+build() {
+    log "building portcullis (release)"
+    (cd "$ROOT" && cargo build --release --quiet --bin portcullis \
+        --example login_client --example hold_conns)
+    PORTCULLIS=$TARGET/release/portcullis
+    LOGIN=$TARGET/release/examples/login_client
+    HOLDER=$TARGET/release/examples/hold_conns
+}
+
+# --- processes --------------------------------------------------------------
+# start CPU NAME CMD...: runs CMD pinned to CPU in the background.
+start() {
+    local cpu=$1 name=$2
+    shift 2
+    taskset -c "$cpu" "$@" >"$W/$name.out" 2>&1 &
+    PIDS+=("$!")
+}
+
+# wait_http URL: until URL answers at all (any status), at most 30 s.
+wait_http() {
+    local i
+    for i in $(seq 300); do
+        curl -sk -o /dev/null "$1" && return 0
+        sleep 0.1
+    done
+    die "no answer from $1 (see $W/*.out)"
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# --- configuration ----------------------------------------------------------
+nginx_common() {
+    cat <<EOF
+worker_processes 1;
+pid $W/$1.pid;
+error_log $W/$1.err warn;
+events { worker_connections 8192; }
+EOF
+}
+
+nginx_http_common() {
+    cat <<EOF
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $W/tmp/$1-body;
+    proxy_temp_path $W/tmp/$1-proxy;
+    fastcgi_temp_path $W/tmp/$1-fcgi;
+    uwsgi_temp_path $W/tmp/$1-uwsgi;
+    scgi_temp_path $W/tmp/$1-scgi;
+EOF
+}
+
+write_upstream_conf() {
+    {
+        nginx_common up
+        echo "http {"
+        nginx_http_common up
+        cat <<EOF
+    server {
+        listen 127.0.0.1:$UP_PORT;
+        location / { default_type text/plain; return 200 "ok\n"; }
+    }
+}
+EOF
+    } >"$W/upstream.conf"
+}
+
+write_nginx_proxy_conf() {
+    {
+        nginx_common proxy
+        echo "http {"
+        nginx_http_common proxy
+        cat <<EOF
+    upstream app { server 127.0.0.1:$UP_PORT; keepalive 256; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT ssl;
+        ssl_certificate $W/cert.pem;
+        ssl_certificate_key $W/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        location / {
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+    } >"$W/nginx-proxy.conf"
+}
+
+write_haproxy_conf() {
+    cat "$W/cert.pem" "$W/key.pem" >"$W/haproxy.pem"
+    cat >"$W/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 5000
+    ssl-default-bind-options ssl-min-ver TLSv1.2
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    option http-keep-alive
+    http-reuse always
+
+frontend fe
+    bind 127.0.0.1:$HAPROXY_PORT ssl crt $W/haproxy.pem alpn http/1.1
+    http-request set-var(txn.bearer) http_auth_bearer
+    http-request set-var(txn.alg) var(txn.bearer),jwt_header_query('\$.alg')
+    http-request deny deny_status 401 unless { var(txn.alg) -m str RS256 }
+    http-request deny deny_status 401 unless { var(txn.bearer),jwt_verify(txn.alg,"$W/jwt-public.pem") -m int 1 }
+    http-request set-var(txn.exp) var(txn.bearer),jwt_payload_query('\$.exp','int')
+    http-request set-var(txn.now) date()
+    http-request deny deny_status 401 if { var(txn.exp),sub(txn.now) -m int lt 1 }
+    default_backend app
+
+backend app
+    server up 127.0.0.1:$UP_PORT
+EOF
+}
+
+# write_portcullis_conf DIR PORT CACHE_ENTRIES
+write_portcullis_conf() {
+    local dir=$1
+    mkdir -p "$dir"
+    cat >"$dir/portcullis.toml" <<EOF
+[server]
+listen = "127.0.0.1:$2"
+data_dir = "data"
+
+[tls]
+cert = "$W/cert.pem"
+key = "$W/key.pem"
+
+[auth]
+users_file = "users.toml"
+hash_workers = 1
+verified_cache_entries = $3
+
+[session]
+# Every minted token stays valid: no eviction of older sessions.
+max_per_user = 1000000
+
+[rate_limit]
+# The flood and the saturation measure are logins on purpose.
+login_per_ip = 0
+login_per_account = 0
+refresh_per_ip = 0
+proxy_per_ip = 0
+
+[lockout]
+max_failures = 0
+
+[limits]
+max_connections = 30000
+idle_timeout_secs = 900
+
+[admin]
+listen = ""
+
+[log]
+# nginx and HAProxy run without access logs too.
+level = "warn"
+
+[[routes]]
+prefix = "/"
+upstream = "http://127.0.0.1:$UP_PORT"
+policy = "authenticated"
+
+[[routes]]
+prefix = "/public"
+upstream = "http://127.0.0.1:$UP_PORT"
+policy = "public"
+EOF
+    printf '[[users]]\nusername = "bench"\nroles = ["user"]\npassword_hash = "%s"\n' \
+        "$PASSWORD_HASH" >"$dir/users.toml"
+    chmod 600 "$dir/users.toml"
+}
+
+# start_portcullis NAME PORT CACHE_ENTRIES: started, answering.
+start_portcullis() {
+    write_portcullis_conf "$W/$1" "$2" "$3"
+    start "$PROXY_CPU" "$1" "$PORTCULLIS" serve --config "$W/$1/portcullis.toml"
+    wait_http "https://127.0.0.1:$2/public/"
+}
+
+setup() {
+    W=$(mktemp -d /tmp/portcullis-load.XXXXXX)
+    chmod 700 "$W"
+    mkdir -p "$W/tmp" "$W/res"
+    "$PORTCULLIS" certs dev --cert "$W/cert.pem" --key "$W/key.pem" >/dev/null
+    BENCH_PASSWORD=$(openssl rand -hex 16)
+    export BENCH_PASSWORD
+    PASSWORD_HASH=$(printf '%s\n' "$BENCH_PASSWORD" | "$PORTCULLIS" hash-password)
+    write_upstream_conf
+    write_nginx_proxy_conf
+    start "$CLIENT_CPU" upstream nginx -p "$W" -c "$W/upstream.conf" -g 'daemon off;'
+    wait_http "http://127.0.0.1:$UP_PORT/"
+    start "$PROXY_CPU" nginx-proxy nginx -p "$W" -c "$W/nginx-proxy.conf" -g 'daemon off;'
+    wait_http "https://127.0.0.1:$NGINX_PORT/"
+    start_portcullis pc "$PC_PORT" 10000
+    start_portcullis pc-nocache "$PC_NOCACHE_PORT" 0
+    log "minting $TOKENS tokens (one login each) and one for the cache-hit case"
+    login_to "$PC_NOCACHE_PORT" mint "$TOKENS" "$W/tokens-new.txt"
+    login_to "$PC_PORT" mint 1 "$W/token-one.txt"
+    # HAProxy verifies the same tokens with the same RSA-2048 public key.
+    openssl pkey -in "$(ls "$W"/pc-nocache/data/keys/*.pem | head -1)" -pubout \
+        -out "$W/jwt-public.pem"
+    write_haproxy_conf
+    start "$PROXY_CPU" haproxy haproxy -f "$W/haproxy.cfg" -db
+    wait_http "https://127.0.0.1:$HAPROXY_PORT/"
+}
+
+# login_to PORT ARGS...: the login client against a portcullis instance.
+login_to() {
+    local port=$1
+    shift
+    taskset -c "$CLIENT_CPU" "$LOGIN" --url "https://127.0.0.1:$port" \
+        --cert "$W/cert.pem" --user bench "$@"
+}
+
+# --- measuring --------------------------------------------------------------
+# measure CASE URL [TOKENS_FILE]: one wrk run; appends to $W/res/CASE.
+measure() {
+    local case=$1 url=$2 tokens=${3:-} path out
+    path=/${url#*://*/}
+    out=$(TOKENS_FILE=$tokens WRK_PATH=$path taskset -c "$CLIENT_CPU" \
+        wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
+        -s "$ROOT/bench/wrk.lua" "$url" | grep '^RESULT') ||
+        die "wrk failed for $case"
+    echo "$out" >>"$W/res/$case"
+}
+
+# One round: every case once, in a fixed order.
+round() {
+    measure upstream_direct "http://127.0.0.1:$UP_PORT/"
+    measure nginx_proxy "https://127.0.0.1:$NGINX_PORT/"
+    measure haproxy_jwt_verify "https://127.0.0.1:$HAPROXY_PORT/app" "$W/tokens-new.txt"
+    measure portcullis_public "https://127.0.0.1:$PC_PORT/public/"
+    measure portcullis_auth_new_token "https://127.0.0.1:$PC_NOCACHE_PORT/app" "$W/tokens-new.txt"
+    measure portcullis_auth_cache_hit "https://127.0.0.1:$PC_PORT/app" "$W/token-one.txt"
+    login_to "$PC_PORT" flood --rate "$FLOOD_RATE" --secs "$DURATION" >>"$W/res/flood" &
+    local flood=$!
+    measure portcullis_auth_login_flood "https://127.0.0.1:$PC_PORT/app" "$W/token-one.txt"
+    wait "$flood"
+}
+
+# field CASE NAME: the values of NAME=… in CASE's RESULT lines.
+field() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$W/res/$1"; }
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+rps_of() { paste -d' ' <(field "$1" requests) <(field "$1" duration_us) | awk '{ printf "%.1f\n", $1 / ($2 / 1e6) }' | median; }
+p50_of() { field "$1" p50_us | median; }
+p99_of() { field "$1" p99_us | median; }
+bad_of() { (field "$1" socket_errors; field "$1" non2xx) | awk '{ s += $1 } END { print s + 0 }'; }
+
+CASES=(upstream_direct nginx_proxy haproxy_jwt_verify portcullis_public
+    portcullis_auth_new_token portcullis_auth_cache_hit portcullis_auth_login_flood)
+
+report_table() {
+    printf '\n%-28s %12s %10s %10s %8s\n' case 'req/s' 'p50 ms' 'p99 ms' errors
+    local c
+    for c in "${CASES[@]}"; do
+        printf '%-28s %12.0f %10.3f %10.3f %8d\n' "$c" "$(rps_of "$c")" \
+            "$(awk -v v="$(p50_of "$c")" 'BEGIN { print v / 1000 }')" \
+            "$(awk -v v="$(p99_of "$c")" 'BEGIN { print v / 1000 }')" "$(bad_of "$c")"
+    done
+    echo
+    echo "login flood answers (per round): $(tr '\n' ' ' <"$W/res/flood")"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# --- memory, logins, micro-benchmarks -----------------------------------------
+measure_logins() {
+    log "logins/s at saturation (4 in flight, ${DURATION}s)"
+    LOGINS_PER_SEC=$(login_to "$PC_PORT" saturate --concurrency 4 --secs "$DURATION" |
+        sed -n 's/.*logins_per_sec=\([0-9.]*\).*/\1/p')
+}
+
+measure_memory() {
+    log "memory: a fresh instance, then $HOLD idle TLS keep-alive connections"
+    start_portcullis pc-mem "$PC_MEM_PORT" 10000
+    local pid=${PIDS[-1]}
+    sleep 1
+    RSS_IDLE=$(rss_kib "$pid")
+    mkfifo "$W/hold.in"
+    taskset -c "$CLIENT_CPU" "$HOLDER" --addr "127.0.0.1:$PC_MEM_PORT" --cert "$W/cert.pem" \
+        --count "$HOLD" <"$W/hold.in" >"$W/hold.out" 2>&1 &
+    local holder=$!
+    PIDS+=("$holder")
+    exec 9>"$W/hold.in"
+    local i
+    for i in $(seq 1200); do
+        grep -q '^holding' "$W/hold.out" && break
+        kill -0 "$holder" 2>/dev/null || die "hold_conns failed: $(cat "$W/hold.out")"
+        sleep 0.1
+    done
+    grep -q '^holding' "$W/hold.out" || die "hold_conns did not open $HOLD connections in 120 s"
+    sleep 2
+    RSS_HELD=$(rss_kib "$pid")
+    exec 9>&-
+    wait "$holder" || true
+}
+
+# criterion median of bench NAME (its directory under target/criterion), in ns.
+criterion_ns() {
+    sed -n 's/.*"median":{[^}]*}[^}]*"point_estimate":\([0-9.e+]*\).*/\1/p' \
+        "$TARGET/criterion/$1/new/estimates.json"
+}
+
+measure_micro() {
+    [ "$SKIP_MICRO" = 1 ] && return
+    log "criterion RS256 and PBKDF2, and openssl speed rsa2048 (on CPU $PROXY_CPU)"
+    (cd "$ROOT" && taskset -c "$PROXY_CPU" cargo bench --quiet --bench crypto -- \
+        --warm-up-time 1 --measurement-time 3 'rs256_sign|rs256_verify_uncached|pbkdf2' >/dev/null)
+    SIGN_NS=$(criterion_ns rs256_sign)
+    VERIFY_NS=$(criterion_ns rs256_verify_uncached)
+    PBKDF2_NS=$(criterion_ns pbkdf2/pbkdf2_sha256_600k_verify)
+    read -r OPENSSL_SIGN OPENSSL_VERIFY < <(taskset -c "$PROXY_CPU" openssl speed -seconds 3 rsa2048 2>/dev/null |
+        awk '/^rsa 2048 bits/ { print $6, $7 }')
+}
+
+report_targets() {
+    local pub nginx hap new hit p99_flood p99_idle
+    pub=$(rps_of portcullis_public)
+    nginx=$(rps_of nginx_proxy)
+    hap=$(rps_of haproxy_jwt_verify)
+    new=$(rps_of portcullis_auth_new_token)
+    hit=$(rps_of portcullis_auth_cache_hit)
+    p99_flood=$(p99_of portcullis_auth_login_flood)
+    p99_idle=$(p99_of portcullis_auth_cache_hit)
+    printf '%-62s %10s %8s\n' target measured goal
+    printf '%-62s %10s %8s\n' "portcullis public ÷ nginx proxy (req/s)" "$(ratio "$pub" "$nginx")" '>= 1.0'
+    printf '%-62s %10s %8s\n' "portcullis auth, new token ÷ HAProxy jwt_verify (req/s)" "$(ratio "$new" "$hap")" '>= 1.5'
+    printf '%-62s %10s %8s\n' "portcullis auth, cache hit ÷ nginx proxy (req/s)" "$(ratio "$hit" "$nginx")" '>= 0.9'
+    printf '%-62s %10s %8s\n' "p99 during a ${FLOOD_RATE}/s login flood ÷ p99 idle (cache hit)" "$(ratio "$p99_flood" "$p99_idle")" '<= 1.5'
+    if [ -n "${LOGINS_PER_SEC:-}" ] && [ -n "${PBKDF2_NS:-}" ]; then
+        # One core for the proxy under test, one hashing thread.
+        printf '%-62s %10s %8s\n' "logins/s ($LOGINS_PER_SEC) ÷ (1 core ÷ PBKDF2 $(awk -v n="$PBKDF2_NS" 'BEGIN { printf "%.1f ms", n / 1e6 }'))" \
+            "$(ratio "$LOGINS_PER_SEC" "$(awk -v n="$PBKDF2_NS" 'BEGIN { print 1e9 / n }')")" '>= 0.9'
+    else
+        printf '%-62s %10s %8s\n' "logins/s at saturation (1 core, 1 hashing thread)" "${LOGINS_PER_SEC:-n/a}" ''
+    fi
+    if [ -n "${SIGN_NS:-}" ]; then
+        printf '%-62s %10s %8s\n' "RS256 verify/s $(awk -v n="$VERIFY_NS" 'BEGIN { printf "%.0f", 1e9 / n }') ÷ openssl $OPENSSL_VERIFY" \
+            "$(ratio "$(awk -v n="$VERIFY_NS" 'BEGIN { print 1e9 / n }')" "$OPENSSL_VERIFY")" '>= 0.9'
+        printf '%-62s %10s %8s\n' "RS256 sign/s $(awk -v n="$SIGN_NS" 'BEGIN { printf "%.0f", 1e9 / n }') ÷ openssl $OPENSSL_SIGN" \
+            "$(ratio "$(awk -v n="$SIGN_NS" 'BEGIN { print 1e9 / n }')" "$OPENSSL_SIGN")" '>= 0.9'
+    fi
+    local per_conn
+    per_conn=$(awk -v a="$RSS_HELD" -v b="$RSS_IDLE" -v n="$HOLD" 'BEGIN { printf "%.1f", (a - b) / n }')
+    printf '%-62s %10s %8s\n' "idle RSS after start (MiB)" "$(awk -v k="$RSS_IDLE" 'BEGIN { printf "%.1f", k / 1024 }')" '<= 30'
+    printf '%-62s %10s %8s\n' "RSS per idle TLS keep-alive connection (KiB, $HOLD held)" "$per_conn" '<= 10'
+}
+
+main() {
+    install_missing
+    check_haproxy
+    command -v cargo >/dev/null || die "cargo is needed to build portcullis"
+    ulimit -n 100000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    build
+    setup
+    log "$ROUNDS interleaved rounds of ${#CASES[@]} cases, ${DURATION}s each, $CONNECTIONS connections"
+    local r
+    for r in $(seq "$ROUNDS"); do
+        log "round $r"
+        round
+    done
+    measure_logins
+    measure_memory
+    measure_micro
+    echo
+    echo "portcullis load benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1))"
+    echo "commit $(cd "$ROOT" && git rev-parse --short HEAD), nginx $(nginx -v 2>&1 | sed 's/.*\///'), HAProxy $HAPROXY_VERSION, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+    echo "DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS TOKENS=$TOKENS FLOOD_RATE=$FLOOD_RATE HOLD=$HOLD; proxies on CPU $PROXY_CPU, upstream and clients on CPU $CLIENT_CPU"
+    report_table
+    echo
+    report_targets
+}
+
+# Sourcing the file (to test one function) does not run it.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi
