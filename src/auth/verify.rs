@@ -44,10 +44,10 @@ impl AuthFailure {
 
 impl AuthService {
     /// Verifies the request's credentials and returns who it is.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
         let token = self.find_token(headers)?;
         let started = Instant::now();
-        let verified = self.verify_jwt(&token);
+        let verified = self.verify_jwt(&token).await;
         self.metrics.jwt_verify(started.elapsed());
         let claims = verified?;
         if self.sessions.is_revoked(&claims.sid) {
@@ -74,13 +74,16 @@ impl AuthService {
         })
     }
 
-    /// Parses the token, finds its key and checks signature and claims.
-    fn verify_jwt(&self, token: &str) -> Result<jwt::Claims, JwtError> {
+    /// Parses the token, finds its key (our ring, else another instance's
+    /// published key) and checks signature and claims.
+    async fn verify_jwt(&self, token: &str) -> Result<jwt::Claims, JwtError> {
         let unverified = jwt::parse(token, self.cfg.max_token_bytes)?;
-        let key = self
-            .ring()
-            .get(unverified.kid())
-            .ok_or(JwtError::UnknownKid)?;
+        let kid = unverified.kid();
+        let key = match (self.ring().get(kid), &self.shared) {
+            (Some(key), _) => key,
+            (None, Some(shared)) => shared.find(kid).await.ok_or(JwtError::UnknownKid)?,
+            (None, None) => return Err(JwtError::UnknownKid),
+        };
         unverified.verify(&key, &self.validation, self.clock.unix())
     }
 
