@@ -15,6 +15,7 @@ mod auth_websocket;
 mod cli_config;
 mod cli_demo;
 mod cli_serve;
+mod cluster;
 mod defence_limits;
 mod ops_metrics;
 mod proxy_headers;
