@@ -159,7 +159,10 @@ fn pipeline(c: &mut Criterion) {
     ] {
         let creds = credentials(gw);
         c.bench_function(name, |b| {
-            b.iter(|| gw.auth().authenticate(&creds).expect("authenticated"))
+            b.iter(|| {
+                rt.block_on(gw.auth().authenticate(&creds))
+                    .expect("authenticated")
+            })
         });
     }
 }

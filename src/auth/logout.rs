@@ -18,7 +18,7 @@ pub async fn identify(
     svc: &AuthService,
     headers: &HeaderMap,
 ) -> Result<(Identity, Vec<HeaderValue>), Response<Body>> {
-    match svc.authenticate(headers) {
+    match svc.authenticate(headers).await {
         Ok(id) => Ok((id, Vec::new())),
         Err(failure) => match svc.inline_refresh(headers, &failure).await {
             Ok(pair) => Ok(pair),

@@ -1,6 +1,7 @@
 //! Scheduled key rotation: a background task checks the key directory,
 //! rotates the active key when it is older than `auth.key_rotation_days`,
-//! prunes retired keys past their grace period, and publishes the new ring.
+//! prunes retired keys past their grace period, and publishes the new ring
+//! (to Redis first, with the Redis store, so peers can verify its tokens).
 //! Rotation state lives in the key directory, so it survives restarts.
 
 use std::sync::Arc;
@@ -37,6 +38,12 @@ impl AuthService {
             path: self.cfg.key_dir.clone(),
             source: std::io::Error::other(e.to_string()),
         })??;
+        // Peers must be able to find a new key before any token names it.
+        if let Some(shared) = &self.shared
+            && let Err(e) = shared.publish(&ring).await
+        {
+            tracing::warn!(error = %e, "publishing the public keys failed; retrying soon");
+        }
         self.keys.send_replace(Arc::new(ring));
         if let Some(kid) = &rotated {
             tracing::info!(event = "auth.key.rotated", kid = %kid, "signing key rotated");

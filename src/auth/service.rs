@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
+use super::keys::shared::SharedKeys;
 use super::keys::{KeyDir, KeyError, KeyRing};
 use super::lockout::Lockout;
 use super::password::{HashPool, Password, PoolError};
@@ -103,6 +104,8 @@ impl Issued {
 pub struct AuthService {
     pub(super) cfg: AuthConfig,
     pub(super) keys: watch::Sender<Arc<KeyRing>>,
+    /// The cluster's public keys (Redis store only).
+    pub(super) shared: Option<Arc<SharedKeys>>,
     pub(super) users: Arc<watch::Sender<Arc<Users>>>,
     pub(super) pool: Arc<HashPool>,
     pub(super) clock: SharedClock,
@@ -148,6 +151,19 @@ impl AuthService {
             observer,
         )?);
         let store = crate::session::open(&config.session.store).await?;
+        let cluster_keys = match &store {
+            crate::session::Store::Redis(redis) => Some(
+                publish_first(
+                    redis,
+                    &ring,
+                    clock.clone(),
+                    grace_secs(&cfg),
+                    metrics.clone(),
+                )
+                .await,
+            ),
+            crate::session::Store::Embedded(_) => None,
+        };
         let keep = std::time::Duration::from_secs(grace_secs(&cfg));
         let shared = matches!(store, crate::session::Store::Redis(_)).then(|| store.clone());
         let limiter = Arc::new(RateLimiter::new(&config.rate_limit, shared, clock.clone()));
@@ -167,6 +183,7 @@ impl AuthService {
             lockout,
             validation,
             keys: watch::Sender::new(Arc::new(ring)),
+            shared: cluster_keys,
             users: Arc::new(watch::Sender::new(Arc::new(users))),
             pool,
             clock,
@@ -197,9 +214,30 @@ impl AuthService {
         Ok(n)
     }
 
-    /// The public keys as a JWKS document.
-    pub fn jwks(&self) -> serde_json::Value {
-        self.ring().jwks()
+    /// The public keys as a JWKS document: this instance's ring, plus
+    /// (Redis store) every key the other instances have published.
+    pub async fn jwks(&self) -> serde_json::Value {
+        let ring = self.ring();
+        let Some(shared) = &self.shared else {
+            return ring.jwks();
+        };
+        let mut keys: Vec<_> = ring.keys().iter().map(|k| k.to_jwk()).collect();
+        for key in shared.cluster_keys().await {
+            if ring.get(key.kid()).is_none() {
+                keys.push(key.to_jwk());
+            }
+        }
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// The cluster's public keys, when the store is Redis.
+    pub fn shared_keys(&self) -> Option<&Arc<SharedKeys>> {
+        self.shared.as_ref()
+    }
+
+    /// Follows key-ring changes (for the publisher).
+    pub fn watch_ring(&self) -> watch::Receiver<Arc<KeyRing>> {
+        self.keys.subscribe()
     }
 
     /// The rate limiter.
@@ -339,6 +377,23 @@ impl AuthService {
             sid: sid.to_string(),
         })
     }
+}
+
+/// The cluster's keys over `redis`, with this instance's ring published
+/// before it signs anything; a failure is logged and retried by the
+/// publisher task (the store answered a PING just before).
+async fn publish_first(
+    redis: &crate::session::RedisStore,
+    ring: &KeyRing,
+    clock: SharedClock,
+    grace: u64,
+    metrics: Arc<Metrics>,
+) -> Arc<SharedKeys> {
+    let shared = SharedKeys::new(redis.clone(), clock, grace, metrics);
+    if let Err(e) = shared.publish(ring).await {
+        tracing::warn!(error = %e, "publishing the public keys failed; retrying soon");
+    }
+    Arc::new(shared)
 }
 
 /// How long retired keys stay verifiable: every token they signed has expired.

@@ -47,9 +47,9 @@ impl AuthService {
     /// Verifies the request's credentials and returns who it is. The token
     /// may come from the verified-token cache; the revocation set, the
     /// fingerprint and the user are checked on every request regardless.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, AuthFailure> {
         let token = self.find_token(headers)?;
-        let claims = self.verified_claims(&token)?;
+        let claims = self.verified_claims(&token).await?;
         if self.sessions.is_revoked(&claims.sid) {
             return Err(AuthFailure::Revoked);
         }
@@ -75,22 +75,20 @@ impl AuthService {
     }
 
     /// The token's claims: from the cache when these exact bytes were
-    /// verified before and have not expired, else by full verification
-    /// (whose result is then cached).
-    fn verified_claims(&self, token: &str) -> Result<Arc<jwt::Claims>, JwtError> {
+    /// verified before, have not expired and their key is still trusted,
+    /// else by full verification (whose result is then cached).
+    async fn verified_claims(&self, token: &str) -> Result<Arc<jwt::Claims>, JwtError> {
         let now = self.clock.unix();
         // The size cap comes before hashing, as it comes before parsing.
         let cache = self
             .verified
             .as_ref()
             .filter(|_| token.len() <= self.cfg.max_token_bytes);
-        if let Some(hit) =
-            cache.and_then(|c| c.get(token, now, |kid| self.ring().get(kid).is_some()))
-        {
+        if let Some(hit) = cache.and_then(|c| c.get(token, now, |kid| self.trusts_kid(kid))) {
             return Ok(hit);
         }
         let started = Instant::now();
-        let verified = self.verify_jwt(token, now);
+        let verified = self.verify_jwt(token, now).await;
         self.metrics.jwt_verify(started.elapsed());
         let (kid, claims) = verified?;
         let claims = Arc::new(claims);
@@ -100,14 +98,23 @@ impl AuthService {
         Ok(claims)
     }
 
-    /// Parses the token, finds its key and checks signature and claims;
-    /// returns the key's `kid` with the claims.
-    fn verify_jwt(&self, token: &str, now: u64) -> Result<(String, jwt::Claims), JwtError> {
+    /// Whether a cached token's key is still one we verify with: in our
+    /// ring, or a peer's key still held by the shared-key cache.
+    fn trusts_kid(&self, kid: &str) -> bool {
+        self.ring().get(kid).is_some() || self.shared.as_ref().is_some_and(|s| s.holds(kid))
+    }
+
+    /// Parses the token, finds its key (our ring, else another instance's
+    /// published key) and checks signature and claims; returns the key's
+    /// `kid` with the claims.
+    async fn verify_jwt(&self, token: &str, now: u64) -> Result<(String, jwt::Claims), JwtError> {
         let unverified = jwt::parse(token, self.cfg.max_token_bytes)?;
-        let key = self
-            .ring()
-            .get(unverified.kid())
-            .ok_or(JwtError::UnknownKid)?;
+        let kid = unverified.kid();
+        let key = match (self.ring().get(kid), &self.shared) {
+            (Some(key), _) => key,
+            (None, Some(shared)) => shared.find(kid).await.ok_or(JwtError::UnknownKid)?,
+            (None, None) => return Err(JwtError::UnknownKid),
+        };
         let claims = unverified.verify(&key, &self.validation, now)?;
         Ok((key.kid().to_string(), claims))
     }
@@ -239,10 +246,14 @@ mod cache_tests {
         let dir = tempfile::tempdir().unwrap();
         let (svc, _) = service(dir.path(), 100).await;
         let t = issue(&svc, "sid-1");
-        let first = svc.authenticate(&headers(&t.access_token, &t.fingerprint));
+        let first = svc
+            .authenticate(&headers(&t.access_token, &t.fingerprint))
+            .await;
         let first = first.unwrap();
         assert_eq!(cached(&svc), 1);
-        let second = svc.authenticate(&headers(&t.access_token, &t.fingerprint));
+        let second = svc
+            .authenticate(&headers(&t.access_token, &t.fingerprint))
+            .await;
         let second = second.unwrap();
         assert_eq!(format!("{first:?}"), format!("{second:?}"));
         assert_eq!(second.user, "alice");
@@ -256,11 +267,11 @@ mod cache_tests {
         let (svc, clock) = service(dir.path(), 100).await;
         let t = issue(&svc, "sid-1");
         let h = headers(&t.access_token, &t.fingerprint);
-        svc.authenticate(&h).unwrap();
+        svc.authenticate(&h).await.unwrap();
         assert_eq!(cached(&svc), 1);
         clock.advance(Duration::from_secs(t.expires_in + 31));
         assert!(clock.unix() > NOW + t.expires_in);
-        let err = svc.authenticate(&h).unwrap_err();
+        let err = svc.authenticate(&h).await.unwrap_err();
         assert!(
             matches!(err, AuthFailure::Token(JwtError::Expired)),
             "{err:?}"
@@ -274,10 +285,13 @@ mod cache_tests {
         let (svc, _) = service(dir.path(), 100).await;
         let t = issue(&svc, "sid-1");
         let h = headers(&t.access_token, &t.fingerprint);
-        svc.authenticate(&h).unwrap();
+        svc.authenticate(&h).await.unwrap();
         assert_eq!(cached(&svc), 1);
         svc.sessions().mark_revoked(&["sid-1".to_string()]);
-        assert!(matches!(svc.authenticate(&h), Err(AuthFailure::Revoked)));
+        assert!(matches!(
+            svc.authenticate(&h).await,
+            Err(AuthFailure::Revoked)
+        ));
     }
 
     /// A cached token with another token's fingerprint cookie is refused.
@@ -288,17 +302,18 @@ mod cache_tests {
         let t = issue(&svc, "sid-1");
         let other = issue(&svc, "sid-2");
         svc.authenticate(&headers(&t.access_token, &t.fingerprint))
+            .await
             .unwrap();
         assert_eq!(cached(&svc), 1);
         let stolen = headers(&t.access_token, &other.fingerprint);
         assert!(matches!(
-            svc.authenticate(&stolen),
+            svc.authenticate(&stolen).await,
             Err(AuthFailure::Fingerprint)
         ));
         let mut bare = headers(&t.access_token, "x");
         bare.remove(header::COOKIE);
         assert!(matches!(
-            svc.authenticate(&bare),
+            svc.authenticate(&bare).await,
             Err(AuthFailure::Fingerprint)
         ));
     }
@@ -312,9 +327,10 @@ mod cache_tests {
         let (svc, _) = service(dir.path(), 100).await;
         let t = issue(&svc, "sid-1");
         svc.authenticate(&headers(&t.access_token, &t.fingerprint))
+            .await
             .unwrap();
         // Our kid and claims that would pass, signed with another key.
-        let mut claims = svc.verify_jwt(&t.access_token, NOW).unwrap().1;
+        let mut claims = svc.verify_jwt(&t.access_token, NOW).await.unwrap().1;
         claims.jti = "forged".into();
         let header = format!(
             r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#,
@@ -329,6 +345,7 @@ mod cache_tests {
         let forged = format!("{input}.{}", b64::encode(sig));
         let err = svc
             .authenticate(&headers(&forged, &t.fingerprint))
+            .await
             .unwrap_err();
         assert!(
             matches!(err, AuthFailure::Token(JwtError::BadSignature)),
@@ -339,6 +356,7 @@ mod cache_tests {
         tampered.push(if last == 'A' { 'B' } else { 'A' });
         let err = svc
             .authenticate(&headers(&tampered, &t.fingerprint))
+            .await
             .unwrap_err();
         assert!(matches!(err, AuthFailure::Token(_)), "{err:?}");
         assert_eq!(cached(&svc), 1);
@@ -351,8 +369,8 @@ mod cache_tests {
         let (svc, _) = service(dir.path(), 0).await;
         let t = issue(&svc, "sid-1");
         let h = headers(&t.access_token, &t.fingerprint);
-        svc.authenticate(&h).unwrap();
-        svc.authenticate(&h).unwrap();
+        svc.authenticate(&h).await.unwrap();
+        svc.authenticate(&h).await.unwrap();
         assert!(svc.verified.is_none());
     }
 }

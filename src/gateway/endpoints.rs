@@ -75,7 +75,7 @@ pub async fn handle(
     }
     let get = matches!(*req.method(), Method::GET | Method::HEAD);
     match (req.method(), path) {
-        (_, JWKS_PATH) if get => json(StatusCode::OK, &auth.jwks()),
+        (_, JWKS_PATH) if get => json(StatusCode::OK, &auth.jwks().await),
         (_, "/auth/login") if get => login::get(query),
         (&Method::POST, "/auth/login") => login::post(auth, req, ctx).await,
         (&Method::POST, "/auth/refresh") => match auth

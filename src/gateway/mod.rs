@@ -296,7 +296,7 @@ impl Gateway {
         let Policy::Authenticated { roles } = &route.policy else {
             return Ok((None, Vec::new()));
         };
-        let (id, cookies) = match self.auth.authenticate(req.headers()) {
+        let (id, cookies) = match self.auth.authenticate(req.headers()).await {
             Ok(id) => (id, Vec::new()),
             Err(failure) => match self.auth.inline_refresh(req.headers(), &failure).await {
                 Ok(pair) => pair,

@@ -57,6 +57,11 @@ pub async fn run(
     let gateway = Arc::new(Gateway::new(config.clone(), clock).await?);
     super::reload::spawn(config.clone(), gateway.clone(), tls_tx, shutdown.clone());
     crate::auth::rotation::spawn(gateway.auth().clone(), shutdown.clone());
+    if let Some(shared) = gateway.auth().shared_keys() {
+        shared
+            .clone()
+            .spawn(gateway.auth().watch_ring(), shutdown.clone());
+    }
     let auth = gateway.auth().clone();
     let keep = std::time::Duration::from_secs(crate::auth::service::grace_secs(auth.settings()));
     let stop = shutdown.clone();

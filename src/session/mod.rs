@@ -28,7 +28,7 @@ mod store;
 
 pub use embedded::EmbeddedStore;
 pub use model::*;
-pub use redis::{RedisSettings, RedisStore, RevocationEvent};
+pub use redis::{PublishedKey, RedisSettings, RedisStore, RevocationEvent};
 pub use store::Store;
 
 use std::future::Future;

@@ -28,7 +28,7 @@ use prometheus_client::registry::{Metric, Registry, Unit};
 use crate::auth::password::{HashObserver, HashOp};
 use crate::clock::SharedClock;
 pub use gauges::{ConnectionGuard, SESSION_COUNT_EVERY};
-pub use labels::{Endpoint, LoginStatus, RefreshStatus, UpstreamStatus};
+pub use labels::{Endpoint, KeyLookup, LoginStatus, RefreshStatus, UpstreamStatus};
 use labels::{HASH_OPS, RequestLabels, RouteLabels, UpstreamLabels};
 use series::{AuthSeries, ProxySeries};
 
@@ -109,6 +109,12 @@ pub const AUTH_JWT_VERIFY_DURATION: Series = Series::new(
     "auth_jwt_verify_duration",
     "Access token verification",
     true,
+);
+/// `auth_key_lookups_total{result}`: peer `kid`s looked up in Redis.
+pub const AUTH_KEY_LOOKUPS: Series = Series::new(
+    "auth_key_lookups",
+    "Unknown kids looked up among the cluster's keys in Redis, by result",
+    false,
 );
 /// `portcullis_upstream_responses_total{route,status}`.
 pub const UPSTREAM_RESPONSES: Series = Series::new(
@@ -194,6 +200,11 @@ impl Metrics {
     /// Records the time to verify one access token (refusals included).
     pub fn jwt_verify(&self, took: Duration) {
         self.auth.jwt_verify.observe(took.as_secs_f64());
+    }
+
+    /// Records one look-up of a peer's `kid` (or one refused by the budget).
+    pub fn key_lookup(&self, result: KeyLookup) {
+        self.auth.key_lookups[result as usize].inc();
     }
 
     /// The hashing pool's observer: each job's duration, by operation.
@@ -288,6 +299,9 @@ mod tests {
         for (i, s) in RefreshStatus::ALL.iter().enumerate() {
             assert_eq!(*s as usize, i);
         }
+        for (i, r) in KeyLookup::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
     }
 
     /// After a few observations the exposition carries each series with its
@@ -303,6 +317,7 @@ mod tests {
         m.upstream("/api", UpstreamStatus::Code(502), Duration::from_millis(7));
         m.upstream("/", UpstreamStatus::Timeout, Duration::from_secs(1));
         m.set_active_sessions(4);
+        m.key_lookup(KeyLookup::Throttled);
         let t = m.encode().unwrap();
         let v = |s: &str| sample(&t, s);
         assert_eq!(
@@ -327,6 +342,10 @@ mod tests {
         );
         assert_eq!(v("auth_token_reuse_detections_total"), Some(1.0));
         assert_eq!(v("auth_active_sessions"), Some(4.0));
+        assert_eq!(
+            v(r#"auth_key_lookups_total{result="throttled"}"#),
+            Some(1.0)
+        );
         let up = r#"portcullis_upstream_responses_total{route="/api",status="502"}"#;
         assert_eq!(v(up), Some(1.0));
         let timeout = r#"portcullis_upstream_responses_total{route="/",status="timeout"}"#;

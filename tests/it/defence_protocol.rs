@@ -262,6 +262,10 @@ async fn method_overrides_cannot_pass_a_method_restriction() {
         assert_eq!(resp.headers()["allow"], "GET");
     }
     assert!(up.requests().is_empty(), "an override reached the upstream");
-    let ok = client.get(gw.url("/items/1?_method=GET")).send().await.unwrap();
+    let ok = client
+        .get(gw.url("/items/1?_method=GET"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
 }

@@ -15,6 +15,7 @@ mod auth_websocket;
 mod cli_config;
 mod cli_demo;
 mod cli_serve;
+mod cluster;
 mod defence_cors;
 mod defence_headers;
 mod defence_limits;

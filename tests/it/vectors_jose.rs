@@ -181,3 +181,30 @@ fn wycheproof_rs256_key_verifies() {
     signature[3] ^= 1;
     assert!(!key.verify(input.as_bytes(), &signature));
 }
+
+/// A peer's key is read from Redis one JWK at a time with `parse_jwk`: for
+/// every key of every Wycheproof set (public and private), it gives the
+/// same verdict as `parse_jwks` on a set of that one key, so a key
+/// published in Redis meets exactly the JWKS rules.
+#[test]
+fn wycheproof_keys_read_alone_as_in_a_set() {
+    let file = fixture("wycheproof/json_web_key_test.json");
+    let mut count = 0;
+    for group in file["testGroups"].as_array().unwrap() {
+        for set in ["public", "private"].iter().filter_map(|s| group.get(*s)) {
+            for key in set["keys"].as_array().unwrap() {
+                let alone = keys::parse_jwk(&key.to_string()).map(|k| k.kid().to_owned());
+                let in_set = keys::parse_jwks(&serde_json::json!({ "keys": [key] }).to_string())
+                    .map(|ks| ks.first().map(|k| k.kid().to_owned()));
+                match (alone, in_set) {
+                    (Ok(kid), Ok(Some(set_kid))) => assert_eq!(kid, set_kid),
+                    (Err(KeyError::NotRsa), Ok(None)) => {}
+                    (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{key}"),
+                    (a, b) => panic!("{key}: alone {a:?}, in a set {b:?}"),
+                }
+                count += 1;
+            }
+        }
+    }
+    assert!(count > 20, "{count} keys");
+}

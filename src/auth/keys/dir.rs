@@ -140,8 +140,12 @@ impl KeyDir {
         retired.sort_by_key(|k| std::cmp::Reverse(k.retired_at));
         let retired = retired
             .into_iter()
-            .map(|k| self.load_key(&k.kid).map(|key| Arc::clone(key.public())))
-            .collect::<Result<Vec<Arc<PublicKey>>, _>>()?;
+            .map(|k| {
+                let until = k.retired_at.unwrap_or(now).saturating_add(grace_secs);
+                self.load_key(&k.kid)
+                    .map(|key| (Arc::clone(key.public()), until))
+            })
+            .collect::<Result<Vec<(Arc<PublicKey>, u64)>, _>>()?;
         Ok(KeyRing::new(active, retired))
     }
 
@@ -233,6 +237,8 @@ mod tests {
         let ring = dir.ring(2_000 + GRACE - 1, GRACE).unwrap();
         assert_eq!(ring.active().kid(), new.kid());
         assert!(ring.get(old.kid()).unwrap().verify(b"token", &sig));
+        assert_eq!(ring.retired_until(old.kid()), Some(2_000 + GRACE));
+        assert_eq!(ring.retired_until(new.kid()), None);
         assert_eq!(ring.jwks()["keys"].as_array().unwrap().len(), 2);
         assert!(dir.prune(2_000 + GRACE - 1, GRACE).unwrap().is_empty());
 

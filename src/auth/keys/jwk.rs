@@ -157,6 +157,26 @@ pub fn parse_jwks(text: &str) -> Result<Vec<PublicKey>, KeyError> {
     Ok(keys)
 }
 
+/// Reads one JWK document (a peer instance's key, as published in Redis)
+/// under the same rules as a one-key set: strict JSON, an object, no private
+/// material, `kty` `RSA`, then [`PublicKey::from_jwk`].
+pub fn parse_jwk(text: &str) -> Result<PublicKey, KeyError> {
+    let doc = strict_json::from_slice(text.as_bytes()).map_err(|e| match e {
+        strict_json::StrictJsonError::DuplicateMember => KeyError::InvalidJwks("duplicate member"),
+        strict_json::StrictJsonError::Syntax => KeyError::InvalidJwks("not JSON"),
+    })?;
+    let object = doc
+        .as_object()
+        .ok_or(KeyError::InvalidJwks("a key is not an object"))?;
+    check_set(&[object])?;
+    if object.get("kty").and_then(Value::as_str) != Some("RSA") {
+        return Err(KeyError::NotRsa);
+    }
+    let jwk: Jwk = serde_json::from_value(doc.clone())
+        .map_err(|_| KeyError::InvalidJwks("an RSA key has mistyped members"))?;
+    PublicKey::from_jwk(&jwk)
+}
+
 /// Set-wide rules: every key has a string `kty`, no `kid` repeats, no key
 /// carries private material.
 fn check_set(objects: &[&Map<String, Value>]) -> Result<(), KeyError> {
@@ -267,6 +287,43 @@ mod tests {
                 matches!(parse_jwks(bad), Err(KeyError::InvalidJwks(_))),
                 "{bad}"
             );
+        }
+    }
+
+    /// One JWK document: the key `to_jwk` writes reads back; private
+    /// members, other key types, non-objects and duplicate members are refused.
+    #[test]
+    fn single_jwk_rules() {
+        let key = PublicKey::from_jwk(&jwk(Value::Null)).unwrap();
+        let text = serde_json::to_string(&key.to_jwk()).unwrap();
+        assert_eq!(parse_jwk(&text).unwrap(), key);
+        let cases = [
+            (
+                format!(r#"{{"kty":"RSA","n":"{N}","e":"AQAB","d":"AQAB"}}"#),
+                "PrivateMaterial",
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#.to_owned(),
+                "NotRsa",
+            ),
+            (
+                format!(r#"{{"kty":"RSA","n":"{N}","e":"AQAB","e":"AQAB"}}"#),
+                "InvalidJwks",
+            ),
+            (
+                format!(r#"[{{"kty":"RSA","n":"{N}","e":"AQAB"}}]"#),
+                "InvalidJwks",
+            ),
+            (r#"{"n":"AQAB"}"#.to_owned(), "InvalidJwks"),
+            (format!(r#"{{"kty":"RSA","n":"{N}","e":3}}"#), "InvalidJwks"),
+            (
+                format!(r#"{{"kty":"RSA","n":"{N}","e":"AQAB","kid":"x"}}"#),
+                "KidNotThumbprint",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_jwk(&text).unwrap_err();
+            assert!(format!("{err:?}").starts_with(want), "{text}: {err:?}");
         }
     }
 

@@ -4,10 +4,12 @@
 //! - [`SigningKey`]: an RSA private key held parsed by aws-lc-rs; signs RS256.
 //! - [`PublicKey`]: a validated RSA public key (2048 to 8192 bits, odd
 //!   exponent ≥ 3, no ROCA fingerprint) kept pre-parsed for fast verification.
-//! - [`Jwk`], [`parse_jwks`]: the JSON form, read strictly.
+//! - [`Jwk`], [`parse_jwks`], [`parse_jwk`]: the JSON form, read strictly.
 //! - [`KeyRing`]: the active signing key plus every key still verifiable.
 //! - [`KeyDir`]: `<kid>.pem` files (0600) and `keyring.json` in a 0700
 //!   directory; generation, rotation, pruning.
+//! - [`shared::SharedKeys`]: with the Redis store, this instance's public
+//!   keys published for its peers and theirs found by `kid`.
 //!
 //! A `kid` is always the RFC 7638 thumbprint of the public key ([`thumbprint`]):
 //! it names exactly one key, and a JWK whose `kid` is anything else is refused.
@@ -16,13 +18,14 @@ mod dir;
 mod jwk;
 mod public;
 mod ring;
+pub mod shared;
 mod signing;
 mod state;
 
 use std::path::PathBuf;
 
 pub use dir::KeyDir;
-pub use jwk::{Jwk, parse_jwks};
+pub use jwk::{Jwk, parse_jwk, parse_jwks};
 pub use public::{MAX_RSA_BITS, MIN_RSA_BITS, PublicKey};
 pub use ring::KeyRing;
 pub use signing::SigningKey;

@@ -14,18 +14,26 @@ pub struct KeyRing {
     /// Verification keys in JWKS order: the active key first.
     keys: Vec<Arc<PublicKey>>,
     by_kid: HashMap<String, Arc<PublicKey>>,
+    /// Retired keys: until when (Unix seconds) they verify.
+    until: HashMap<String, u64>,
 }
 
 impl KeyRing {
-    /// A ring signing with `active` and also verifying `retired` (in the order
-    /// given; a retired key equal to the active one, or repeated, is kept once).
-    pub fn new(active: Arc<SigningKey>, retired: impl IntoIterator<Item = Arc<PublicKey>>) -> Self {
+    /// A ring signing with `active` and also verifying `retired`, each until
+    /// the Unix time paired with it (in the order given; a retired key equal
+    /// to the active one, or repeated, is kept once).
+    pub fn new(
+        active: Arc<SigningKey>,
+        retired: impl IntoIterator<Item = (Arc<PublicKey>, u64)>,
+    ) -> Self {
         let mut keys = vec![Arc::clone(active.public())];
         let mut by_kid = HashMap::new();
+        let mut until = HashMap::new();
         by_kid.insert(active.kid().to_owned(), Arc::clone(active.public()));
-        for key in retired {
+        for (key, deadline) in retired {
             if !by_kid.contains_key(key.kid()) {
                 by_kid.insert(key.kid().to_owned(), Arc::clone(&key));
+                until.insert(key.kid().to_owned(), deadline);
                 keys.push(key);
             }
         }
@@ -33,6 +41,7 @@ impl KeyRing {
             active,
             keys,
             by_kid,
+            until,
         }
     }
 
@@ -50,6 +59,12 @@ impl KeyRing {
     /// Every verification key, the active one first.
     pub fn keys(&self) -> &[Arc<PublicKey>] {
         &self.keys
+    }
+
+    /// Until when (Unix seconds) a retired key verifies; `None` for the
+    /// active key, which verifies as long as it is active, and unknown kids.
+    pub fn retired_until(&self, kid: &str) -> Option<u64> {
+        self.until.get(kid).copied()
     }
 
     /// The JWKS document `{"keys":[...]}` of every verifiable key.
@@ -85,8 +100,9 @@ mod tests {
     #[test]
     fn jwks_lists_each_key_once() {
         let active = active();
-        let ring = KeyRing::new(Arc::clone(&active), [Arc::clone(active.public())]);
+        let ring = KeyRing::new(Arc::clone(&active), [(Arc::clone(active.public()), 9)]);
         assert_eq!(ring.keys().len(), 1);
+        assert_eq!(ring.retired_until(active.kid()), None);
         let text = ring.jwks().to_string();
         let parsed = parse_jwks(&text).unwrap();
         assert_eq!(parsed.len(), 1);

@@ -80,7 +80,7 @@ pub(super) async fn handle<B>(
     };
     seen.endpoint = Endpoint::Verify;
     let started = Instant::now();
-    let result = gw.auth.authenticate(req.headers());
+    let result = gw.auth.authenticate(req.headers()).await;
     seen.auth_time = Some(started.elapsed());
     match result {
         Ok(id) if id.has_any_role(roles) => allowed(gw, Some(&id)),

@@ -57,6 +57,16 @@ impl Keys {
         format!("{}:c:{key}", self.prefix)
     }
 
+    /// One published public key (a JWK), by its RFC 7638 `kid`.
+    pub fn jwk(&self, kid: &str) -> String {
+        format!("{}:{{jwks}}:k:{kid}", self.prefix)
+    }
+
+    /// The published kids scored by expiry, to list them without SCAN.
+    pub fn jwk_index(&self) -> String {
+        format!("{}:{{jwks}}:index", self.prefix)
+    }
+
     /// The revocation pub/sub channel.
     pub fn channel(&self) -> String {
         format!("{}:revocations", self.prefix)
@@ -177,14 +187,16 @@ mod tests {
         assert_eq!(session_from_flat(Vec::new()).unwrap(), None);
     }
 
-    /// Every key of one session shares the `{s:SID}` hash tag; braces in a
-    /// prefix are refused.
+    /// Every key of one session shares the `{s:SID}` hash tag, the public
+    /// keys share `{jwks}`; braces in a prefix are refused.
     #[test]
     fn session_keys_share_one_hash_tag() {
         let k = Keys::new("pc");
         for key in [k.session("abc"), k.token("abc", "h"), k.tokens("abc")] {
             assert!(key.starts_with("pc:{s:abc}:"), "{key}");
         }
+        let (jwk, index) = (k.jwk("kid"), k.jwk_index());
+        assert!(jwk.starts_with("pc:{jwks}:") && index.starts_with("pc:{jwks}:"));
         assert!(valid_prefix("pc-test_1"));
         assert!(!valid_prefix("p{x}"));
         assert!(!valid_prefix(""));

@@ -37,8 +37,15 @@
 //! P:expiries            zset    SID scored by expires_at        TTL: latest expiry
 //! P:revoked             zset    SID scored by revocation time   TTL: retention
 //! P:c:KEY               hash    w (window start), n (count)     TTL: window end
+//! P:{jwks}:k:KID        string  an instance's public JWK        TTL: see below
+//! P:{jwks}:index        zset    KID scored by expiry            TTL: latest expiry
 //! P:revocations         pub/sub channel of revoked SIDs
 //! ```
+//!
+//! Public keys ([`RedisStore::publish_keys`]): each instance republishes
+//! its ring's keys periodically, the active one for longer than its tokens
+//! live, a retired one until its last token expires; a stopped instance's
+//! keys expire by themselves.
 //!
 //! `P` is the configured prefix. `{s:SID}` is a Cluster hash tag: every key
 //! of one session lands in one slot, so the scripts that touch them stay
@@ -48,6 +55,7 @@
 
 mod keys;
 mod ops;
+mod public_keys;
 mod pubsub;
 mod scripts;
 
@@ -59,6 +67,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{RefreshHash, Rotation, Session, SessionStore, StoreError};
 use keys::Keys;
+pub use public_keys::{MAX_PUBLISHED, PublishedKey};
 pub use pubsub::RevocationEvent;
 
 /// Where and how to reach Redis.

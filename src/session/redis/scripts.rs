@@ -126,3 +126,28 @@ return n
 ",
     )
 });
+
+/// Publishes public keys. KEYS: the kid index, then one JWK key per kid.
+/// ARGV: now, then (kid, JWK JSON, ttl) per key. A key already published
+/// with a longer TTL keeps it (instances sharing a key directory never
+/// shorten each other's); the index records each kid's expiry and drops the
+/// expired ones. Returns the number of kids still indexed.
+pub(super) static PUBLISH_KEYS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local now = tonumber(ARGV[1])
+local longest = 0
+for i = 2, #KEYS do
+  local kid, jwk, ttl = ARGV[3 * i - 4], ARGV[3 * i - 3], tonumber(ARGV[3 * i - 2])
+  local left = redis.call('TTL', KEYS[i])
+  if left > ttl then ttl = left end
+  redis.call('SET', KEYS[i], jwk, 'EX', ttl)
+  redis.call('ZADD', KEYS[1], 'GT', now + ttl, kid)
+  if ttl > longest then longest = ttl end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('TTL', KEYS[1]) < longest then redis.call('EXPIRE', KEYS[1], longest) end
+return redis.call('ZCARD', KEYS[1])
+",
+    )
+});

@@ -71,6 +71,9 @@ async fn every_call_unavailable(store: &RedisStore) {
         assert_unavailable("purge_expired", store.purge_expired(T0)).await;
         assert_unavailable("ping", store.ping()).await;
         assert_unavailable("publish", store.publish_revocation("s")).await;
+        let kid = crate::auth::keys::thumbprint("n", "e");
+        assert_unavailable("published_key", store.published_key(&kid)).await;
+        assert_unavailable("published_keys", store.published_keys(T0)).await;
     }
 }
 

@@ -143,6 +143,44 @@ impl RefreshStatus {
     }
 }
 
+/// The outcome of looking a peer instance's `kid` up in Redis (`result`
+/// label of `auth_key_lookups_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyLookup {
+    /// Redis had a valid public key under that kid.
+    Found,
+    /// Redis had nothing (the miss is cached briefly).
+    Missing,
+    /// Redis had a value that failed the strict JWK checks (cached as a miss).
+    Invalid,
+    /// Redis did not answer (nothing cached).
+    Unavailable,
+    /// Not asked: the lookup budget of the current window was spent.
+    Throttled,
+}
+
+impl KeyLookup {
+    /// Every value, in label order.
+    pub const ALL: [KeyLookup; 5] = [
+        KeyLookup::Found,
+        KeyLookup::Missing,
+        KeyLookup::Invalid,
+        KeyLookup::Unavailable,
+        KeyLookup::Throttled,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyLookup::Found => "found",
+            KeyLookup::Missing => "missing",
+            KeyLookup::Invalid => "invalid",
+            KeyLookup::Unavailable => "unavailable",
+            KeyLookup::Throttled => "throttled",
+        }
+    }
+}
+
 /// What the hashing pool did (`op` label).
 pub const HASH_OPS: [HashOp; 3] = [HashOp::Verify, HashOp::DummyVerify, HashOp::Hash];
 
@@ -192,7 +230,7 @@ impl EncodeLabelValue for UpstreamStatus {
     }
 }
 
-label_value!(Endpoint, LoginStatus, RefreshStatus);
+label_value!(Endpoint, LoginStatus, RefreshStatus, KeyLookup);
 
 /// `{endpoint, status}` of `auth_requests_total`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -222,6 +260,13 @@ pub struct LoginLabels {
 pub struct RefreshLabels {
     /// The outcome.
     pub status: RefreshStatus,
+}
+
+/// `{result}` of the key lookups.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct KeyLookupLabels {
+    /// The outcome.
+    pub result: KeyLookup,
 }
 
 /// `{op}` of the password hash durations.

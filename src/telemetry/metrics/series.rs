@@ -11,13 +11,14 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::labels::{
-    Endpoint, EndpointLabels, HASH_OPS, HashLabels, LoginLabels, LoginStatus, RefreshLabels,
-    RefreshStatus, RequestLabels, RouteLabels, UpstreamLabels,
+    Endpoint, EndpointLabels, HASH_OPS, HashLabels, KeyLookup, KeyLookupLabels, LoginLabels,
+    LoginStatus, RefreshLabels, RefreshStatus, RequestLabels, RouteLabels, UpstreamLabels,
 };
 use super::{
-    AUTH_ACTIVE_SESSIONS, AUTH_JWT_SIGN_DURATION, AUTH_JWT_VERIFY_DURATION, AUTH_LOGIN_ATTEMPTS,
-    AUTH_PASSWORD_HASH_DURATION, AUTH_REQUEST_DURATION, AUTH_REQUESTS, AUTH_TOKEN_REFRESHES,
-    AUTH_TOKEN_REUSE_DETECTIONS, OPEN_CONNECTIONS, UPSTREAM_DURATION, UPSTREAM_RESPONSES,
+    AUTH_ACTIVE_SESSIONS, AUTH_JWT_SIGN_DURATION, AUTH_JWT_VERIFY_DURATION, AUTH_KEY_LOOKUPS,
+    AUTH_LOGIN_ATTEMPTS, AUTH_PASSWORD_HASH_DURATION, AUTH_REQUEST_DURATION, AUTH_REQUESTS,
+    AUTH_TOKEN_REFRESHES, AUTH_TOKEN_REUSE_DETECTIONS, OPEN_CONNECTIONS, UPSTREAM_DURATION,
+    UPSTREAM_RESPONSES,
 };
 
 /// A histogram family built with a fixed bucket layout.
@@ -62,6 +63,8 @@ pub(super) struct AuthSeries {
     pub hashes: Vec<Histogram>,
     pub jwt_sign: Histogram,
     pub jwt_verify: Histogram,
+    /// Indexed by [`KeyLookup`].
+    pub key_lookups: Vec<Counter>,
 }
 
 impl AuthSeries {
@@ -73,6 +76,7 @@ impl AuthSeries {
         let refreshes = AUTH_TOKEN_REFRESHES.add(r, Family::<RefreshLabels, Counter>::default());
         let hashes: Histograms<HashLabels> =
             AUTH_PASSWORD_HASH_DURATION.add(r, Family::new_with_constructor(latency_histogram));
+        let lookups = AUTH_KEY_LOOKUPS.add(r, Family::<KeyLookupLabels, Counter>::default());
         let endpoints = Endpoint::ALL.map(|endpoint| EndpointLabels { endpoint });
         Self {
             requests: AUTH_REQUESTS.add(r, Family::default()),
@@ -90,6 +94,10 @@ impl AuthSeries {
             hashes: resolve(&hashes, HASH_OPS.map(|op| HashLabels { op })),
             jwt_sign: AUTH_JWT_SIGN_DURATION.add(r, crypto_histogram()),
             jwt_verify: AUTH_JWT_VERIFY_DURATION.add(r, crypto_histogram()),
+            key_lookups: resolve(
+                &lookups,
+                KeyLookup::ALL.map(|result| KeyLookupLabels { result }),
+            ),
         }
     }
 }
