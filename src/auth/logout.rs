@@ -59,7 +59,7 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     } else {
         "auth.logout"
     };
-    tracing::info!(event, user = %id.user, sid = %id.session, revoked, "signed out");
+    tracing::info!(event, user = %crate::telemetry::Masked(&id.user), sid = %id.session, revoked, "signed out");
     let mut resp = if wants_html(headers) {
         see_other("/auth/login")
     } else {

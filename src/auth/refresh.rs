@@ -87,7 +87,7 @@ impl AuthService {
         let (session, refresh) = match outcome {
             Refreshed::Ok(s, r) => (s, r),
             Refreshed::Reused(s) => {
-                tracing::error!(event = "auth.token.reuse", user = %s.user, sid = %s.id, "refresh token replayed after the grace window; session revoked");
+                tracing::error!(event = "auth.token.reuse", user = %crate::telemetry::Masked(&s.user), sid = %s.id, "refresh token replayed after the grace window; session revoked");
                 return Err(RefreshFailure::Reused);
             }
             Refreshed::Invalid => {
@@ -106,7 +106,7 @@ impl AuthService {
         let issued = self
             .issue(&session.user, user.roles(), &session.id)
             .map_err(|_| RefreshFailure::StoreDown)?;
-        tracing::info!(event = "auth.token.refresh", user = %session.user, sid = %session.id, "session refreshed");
+        tracing::info!(event = "auth.token.refresh", user = %crate::telemetry::Masked(&session.user), sid = %session.id, "session refreshed");
         let identity = Identity {
             user: session.user.clone(),
             email: user.email().map(str::to_string),

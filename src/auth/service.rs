@@ -316,14 +316,16 @@ impl AuthService {
     /// Rehashes an outdated hash with current parameters, in the background.
     fn upgrade_hash(&self, username: &str, password: Password) {
         if self.cfg.inline_users.is_some() {
-            tracing::warn!(user = %username, "outdated password hash kept: auth.users is not a file; replace the hash with one from `portcullis hash-password`");
+            tracing::warn!(user = %crate::telemetry::Masked(&username), "outdated password hash kept: auth.users is not a file; replace the hash with one from `portcullis hash-password`");
             return;
         }
         let pool = self.pool.clone();
         let path = self.cfg.users_file.clone();
         let users = self.users.clone();
         let username = username.to_string();
-        tokio::spawn(async move {
+        // The request's span goes along, so the event keeps its request id.
+        let span = tracing::Span::current();
+        let task = async move {
             let result = match pool.hash(password).await {
                 Ok(phc) => {
                     let (user, file) = (username.clone(), path.clone());
@@ -339,13 +341,14 @@ impl AuthService {
             match result.and_then(|()| Users::load(&path).map_err(|e| e.to_string())) {
                 Ok(reloaded) => {
                     users.send_replace(Arc::new(reloaded));
-                    tracing::info!(event = "auth.password.rehashed", user = %username, "password hash upgraded")
+                    tracing::info!(event = "auth.password.changed", reason = "rehash", user = %crate::telemetry::Masked(&username), "password hash upgraded to the current parameters")
                 }
                 Err(e) => {
-                    tracing::warn!(user = %username, error = %e, "outdated password hash kept: users file not updated")
+                    tracing::warn!(user = %crate::telemetry::Masked(&username), error = %e, "outdated password hash kept: users file not updated")
                 }
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(task, span));
     }
 
     /// Signs an access token for `username` in session `sid`, bound to a new

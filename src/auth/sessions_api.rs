@@ -58,7 +58,7 @@ async fn revoke_for(svc: &AuthService, id: &Identity, sid: &str) -> Response<Bod
     if svc.sessions().revoke(sid).await.is_err() {
         return unavailable();
     }
-    tracing::info!(event = "auth.session.revoked", user = %id.user, sid, by = %id.session, "session revoked by its user");
+    tracing::info!(event = "auth.session.revoked", user = %crate::telemetry::Masked(&id.user), sid, by = %id.session, "session revoked by its user");
     let mut resp = Response::new(body::empty());
     *resp.status_mut() = StatusCode::NO_CONTENT;
     resp

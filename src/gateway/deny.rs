@@ -43,7 +43,7 @@ pub fn challenge(failure: &AuthFailure) -> Response<Body> {
 
 /// 403 for an authenticated user without a required role.
 pub fn forbidden(id: &Identity, route: &str) -> Response<Body> {
-    tracing::info!(event = "auth.access.denied", user = %id.user, sid = %id.session, route, "missing required role");
+    tracing::info!(event = "auth.access.denied", user = %crate::telemetry::Masked(&id.user), sid = %id.session, route, "missing required role");
     json_error(
         StatusCode::FORBIDDEN,
         "forbidden",

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
+use tracing::Instrument;
 
 use crate::auth::refresh::RefreshFailure;
 use crate::auth::{AuthService, Identity};
@@ -146,7 +147,18 @@ impl Gateway {
             endpoint: Endpoint::Other,
             auth_time: None,
         };
-        let outcome = self.pipeline(req, conn, &request_id, &mut seen).await;
+        // Every log line of this request carries its id, and its user and
+        // session once authentication knows them.
+        let span = tracing::info_span!(
+            "request",
+            request_id = request_id.to_str().unwrap_or(""),
+            user = tracing::field::Empty,
+            sid = tracing::field::Empty,
+        );
+        let outcome = self
+            .pipeline(req, conn, &request_id, &mut seen)
+            .instrument(span.clone())
+            .await;
         let (mut resp, own) = match outcome {
             Outcome::Own(r) => (r, true),
             Outcome::Proxied(r) => (r, false),
@@ -164,9 +176,9 @@ impl Gateway {
         let took = seen.auth_time.unwrap_or_else(|| started.elapsed());
         self.metrics
             .request(seen.endpoint, resp.status().as_u16(), took);
+        let _in_request = span.enter();
         tracing::info!(
             target: "portcullis::access",
-            request_id = request_id.to_str().unwrap_or(""),
             peer = %conn.peer.ip(),
             method = %method,
             path = %path,
@@ -268,6 +280,14 @@ impl Gateway {
             Ok(pair) => pair,
             Err(resp) => return Outcome::Own(resp),
         };
+        if let Some(id) = &identity {
+            let span = tracing::Span::current();
+            span.record(
+                "user",
+                tracing::field::display(crate::telemetry::Masked(&id.user)),
+            );
+            span.record("sid", tracing::field::display(&id.session));
+        }
         let target = forward::Target {
             route,
             path: &normalized,

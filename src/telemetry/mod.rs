@@ -1,7 +1,11 @@
 //! Logging: JSON lines (or pretty) through tracing, with the access log on
 //! its own target (`portcullis::access`). Prometheus metrics: [`metrics`].
 
+pub mod json_lines;
+mod mask;
 pub mod metrics;
+
+pub use mask::Masked;
 
 use tracing_subscriber::EnvFilter;
 
@@ -15,9 +19,8 @@ pub fn init(cfg: &LogConfig) {
         .with_writer(std::io::stderr);
     let _ = match cfg.format {
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(json_lines::JsonLines)
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };

@@ -25,6 +25,7 @@ mod defence_tokens;
 mod forward_auth;
 mod forward_auth_attacks;
 mod forward_nginx;
+mod ops_logs;
 mod ops_metrics;
 mod proxy_headers;
 mod proxy_hygiene;

@@ -178,7 +178,7 @@ pub struct Login {
 }
 
 impl Login {
-    async fn from_response(resp: reqwest::Response) -> Login {
+    pub async fn from_response(resp: reqwest::Response) -> Login {
         let status = resp.status();
         let h = resp.headers().clone();
         let body: serde_json::Value = resp.json().await.expect("JSON body");
