@@ -94,7 +94,7 @@ async fn unlock(gateway: &Gateway, path: &str) -> Response<Body> {
     };
     match gateway.auth().lockout().clear(name).await {
         Ok(()) => {
-            tracing::info!(event = "auth.admin.unlock", user = %crate::telemetry::Masked(&name), "account unlocked by an operator");
+            tracing::info!(event = "auth.admin.unlock", user = %crate::telemetry::Masked(name), "account unlocked by an operator");
             json(StatusCode::OK, &serde_json::json!({ "unlocked": name }))
         }
         Err(e) => json_error(

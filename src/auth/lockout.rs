@@ -77,7 +77,7 @@ impl Lockout {
                 .hit(&format!("ll:{user}"), LEVEL_WINDOW, now)
                 .await?;
             let period = Duration::from_secs(self.period(level));
-            tracing::warn!(event = "auth.security.lockout", user = %crate::telemetry::Masked(&user), period_secs = period.as_secs(), "account locked after repeated failed logins");
+            tracing::warn!(event = "auth.security.lockout", user = %crate::telemetry::Masked(user), period_secs = period.as_secs(), "account locked after repeated failed logins");
         }
         Ok(())
     }

@@ -136,9 +136,9 @@ async fn start_session(
         tracing::warn!(error = %e, "login: session store unavailable");
         LoginError::StoreDown
     })?;
-    tracing::info!(event = "auth.session.created", user = %crate::telemetry::Masked(&username), sid = %session.id, "session created");
+    tracing::info!(event = "auth.session.created", user = %crate::telemetry::Masked(username), sid = %session.id, "session created");
     for sid in evicted {
-        tracing::info!(event = "auth.session.revoked", user = %crate::telemetry::Masked(&username), sid = %sid, reason = "session_limit", "oldest session evicted");
+        tracing::info!(event = "auth.session.revoked", user = %crate::telemetry::Masked(username), sid = %sid, reason = "session_limit", "oldest session evicted");
     }
     Ok((svc.issue(username, &roles, &session.id)?, refresh))
 }
@@ -337,7 +337,7 @@ fn failure(
             "internal error",
         );
     }
-    tracing::info!(event = "auth.login.failure", reason = %e, user = %crate::telemetry::Masked(&username), client = %ctx.client_ip, "login failed");
+    tracing::info!(event = "auth.login.failure", reason = %e, user = %crate::telemetry::Masked(username), client = %ctx.client_ip, "login failed");
     match mode {
         Mode::Json => json_error(
             StatusCode::UNAUTHORIZED,

@@ -316,7 +316,7 @@ impl AuthService {
     /// Rehashes an outdated hash with current parameters, in the background.
     fn upgrade_hash(&self, username: &str, password: Password) {
         if self.cfg.inline_users.is_some() {
-            tracing::warn!(user = %crate::telemetry::Masked(&username), "outdated password hash kept: auth.users is not a file; replace the hash with one from `portcullis hash-password`");
+            tracing::warn!(user = %crate::telemetry::Masked(username), "outdated password hash kept: auth.users is not a file; replace the hash with one from `portcullis hash-password`");
             return;
         }
         let pool = self.pool.clone();
