@@ -64,6 +64,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(crate::server::run::run(
         Arc::new(config),
+        crate::server::reload::ConfigSource::Fixed,
         shutdown,
         Some(tx),
     ));

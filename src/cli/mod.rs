@@ -100,7 +100,8 @@ async fn serve(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(&config.log);
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    crate::server::run::run(Arc::new(config), shutdown, None).await?;
+    let source = crate::server::reload::ConfigSource::Load(path);
+    crate::server::run::run(Arc::new(config), source, shutdown, None).await?;
     Ok(ExitCode::SUCCESS)
 }
 

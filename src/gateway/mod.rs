@@ -46,7 +46,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Gateway {
     config: Arc<Config>,
-    routes: RouteTable,
+    /// Replaced whole on SIGHUP; a request keeps the table it started with.
+    routes: tokio::sync::watch::Sender<Arc<RouteTable>>,
     upstreams: Upstreams,
     security: CompiledSecurityHeaders,
     path_options: PathOptions,
@@ -89,7 +90,9 @@ impl Gateway {
         Ok(Self {
             auth: Arc::new(AuthService::new(&config, clock, metrics.clone()).await?),
             metrics,
-            routes: RouteTable::new(config.routes.clone()),
+            routes: tokio::sync::watch::Sender::new(Arc::new(RouteTable::new(
+                config.routes.clone(),
+            ))),
             upstreams: Upstreams::new(&config.upstream),
             path_options: PathOptions {
                 reject_params: config.server.reject_path_params,
@@ -117,7 +120,19 @@ impl Gateway {
         &self.metrics
     }
 
-    /// The configuration in force.
+    /// The route table in force.
+    pub fn routes(&self) -> Arc<RouteTable> {
+        self.routes.borrow().clone()
+    }
+
+    /// Swaps in a new route table (SIGHUP); requests already routed keep
+    /// the old one.
+    pub fn replace_routes(&self, routes: Vec<Route>) {
+        self.routes.send_replace(Arc::new(RouteTable::new(routes)));
+    }
+
+    /// The configuration in force (its routes are those at start: see
+    /// [`Gateway::routes`]).
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -231,7 +246,8 @@ impl Gateway {
                 endpoints::handle(&self.auth, req, &ctx, &normalized, query).await,
             );
         }
-        let route = match self.routes.find(&normalized) {
+        let table = self.routes();
+        let route = match table.find(&normalized) {
             Ok(Some(route)) => route,
             Ok(None) => {
                 return Outcome::Own(respond::json_error(

@@ -42,9 +42,11 @@ pub enum StartError {
     Gateway(#[from] GatewayError),
 }
 
-/// Runs until `shutdown` is cancelled, then drains.
+/// Runs until `shutdown` is cancelled, then drains. `source` is where the
+/// configuration came from, for SIGHUP to read it again.
 pub async fn run(
     config: Arc<Config>,
+    source: super::reload::ConfigSource,
     shutdown: CancellationToken,
     ready: Option<oneshot::Sender<Bound>>,
 ) -> Result<(), StartError> {
@@ -55,7 +57,13 @@ pub async fn run(
     let config = Arc::new(Config::clone(&config).with_bound_port(port));
     let clock = Arc::new(crate::clock::SystemClock);
     let gateway = Arc::new(Gateway::new(config.clone(), clock).await?);
-    super::reload::spawn(config.clone(), gateway.clone(), tls_tx, shutdown.clone());
+    super::reload::spawn(
+        config.clone(),
+        source,
+        gateway.clone(),
+        tls_tx,
+        shutdown.clone(),
+    );
     crate::auth::rotation::spawn(gateway.auth().clone(), shutdown.clone());
     if let Some(shared) = gateway.auth().shared_keys() {
         shared

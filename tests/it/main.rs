@@ -27,6 +27,7 @@ mod forward_auth_attacks;
 mod forward_nginx;
 mod ops_logs;
 mod ops_metrics;
+mod ops_reload;
 mod proxy_headers;
 mod proxy_hygiene;
 mod proxy_limits;

@@ -22,6 +22,7 @@
 
 pub mod target;
 
+use crate::gateway::routes::RouteTable;
 use std::time::Instant;
 
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -65,7 +66,8 @@ pub(super) async fn handle<B>(
         Ok(t) => t,
         Err(e) => return refuse_target(&e),
     };
-    let route = match route_for(gw, &target) {
+    let table = gw.routes();
+    let route = match route_for(&table, &target) {
         Ok(route) => route,
         Err(no) => return no.response(),
     };
@@ -159,9 +161,8 @@ impl NoPolicy {
 }
 
 /// The route the target falls under, with its method allowed.
-fn route_for<'g>(gw: &'g Gateway, t: &Target) -> Result<&'g Route, NoPolicy> {
-    let route = gw
-        .routes
+fn route_for<'t>(table: &'t RouteTable, t: &Target) -> Result<&'t Route, NoPolicy> {
+    let route = table
         .find(&t.path)
         .map_err(NoPolicy::Ambiguous)?
         .ok_or(NoPolicy::NoRoute)?;
