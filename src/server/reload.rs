@@ -81,6 +81,9 @@ impl Reloader {
         match crate::tls::server_config(&self.config.tls) {
             Ok(new) => {
                 self.tls.send_replace(new);
+                if let Ok(not_after) = crate::tls::expiry::leaf_not_after(&self.config.tls.cert) {
+                    self.gateway.metrics().set_certificate_not_after(not_after);
+                }
                 tracing::info!(event = "reload.tls", "certificate reloaded");
             }
             Err(e) => {
