@@ -1,8 +1,9 @@
 //! The command line: `serve`, `check-config`, `certs dev`, `demo`,
-//! `hash-password`, `keys`.
+//! `hash-password`, `keys`, `health`, `users`, `example-app`.
 
 pub mod certs;
 pub mod demo;
+pub mod example_app;
 pub mod hash_password;
 pub mod health;
 pub mod keys;
@@ -63,6 +64,13 @@ pub enum Command {
         #[arg(long, default_value = health::DEFAULT_URL)]
         url: String,
     },
+    /// Serve only the bundled example app (plain HTTP), e.g. as the
+    /// upstream of a container demo.
+    ExampleApp {
+        /// Address to listen on.
+        #[arg(long, default_value = example_app::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+    },
     /// Signing keys.
     Keys {
         /// Configuration file (TOML), for the key directory; accepted before
@@ -86,6 +94,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health { url } => health::run(&url).await,
         Command::Users { action } => users::run(action).await,
         Command::Keys { config, action } => keys::run(config, action),
+        Command::ExampleApp { listen } => example_app::run(listen).await,
     }
 }
 

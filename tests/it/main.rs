@@ -25,6 +25,7 @@ mod defence_tokens;
 mod forward_auth;
 mod forward_auth_attacks;
 mod forward_nginx;
+mod ops_container;
 mod ops_health;
 mod ops_logs;
 mod ops_metrics;
