@@ -125,9 +125,24 @@ impl Sessions {
                     self.revoked.insert(&s.id);
                     Refreshed::Reused(s)
                 }
-                Rotation::Invalid => Refreshed::Invalid,
+                Rotation::Invalid => {
+                    self.log_if_expired(presented.session_id(), now).await;
+                    Refreshed::Invalid
+                }
             },
         )
+    }
+
+    /// After a refused refresh: when the token's session still exists but
+    /// has expired (absolute or idle), says so with its user and id. A
+    /// store that already dropped it (Redis TTL) has nothing to report.
+    async fn log_if_expired(&self, sid: &str, now: u64) {
+        if let Ok(Some(s)) = self.store.get(sid).await
+            && !s.revoked
+            && !s.is_live(now)
+        {
+            tracing::info!(event = "auth.session.expired", user = %crate::telemetry::Masked(&s.user), sid = %s.id, "refresh refused: the session has expired");
+        }
     }
 
     /// One session.

@@ -210,3 +210,36 @@ async fn logs_carry_events_and_no_secret() {
         "{proxied}"
     );
 }
+
+/// A refresh after the session's idle timeout is refused and logged as
+/// `auth.session.expired` with the (masked) user and the session id.
+#[tokio::test]
+async fn expired_session_is_logged_on_refresh() {
+    let (upstream, stop) = common::example_app().await;
+    let _stop = stop.drop_guard();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let password = random("pw");
+    let user = User::new(USER, None, vec![], outdated_hash(&password)).expect("user");
+    add_user(&dir.path().join("users.toml"), &user).expect("users file");
+    let config = format!(
+        "{}\n[session]\nidle_timeout_secs = 1\n",
+        common::auth::routes(upstream)
+    );
+    let gw = Gateway::start_in(dir, upstream, &config, &[]);
+    let login = Login::from_response(gw.login_raw(USER, &password, "ops-logs").await).await;
+    let sid = login
+        .jar
+        .rt()
+        .split_once('.')
+        .expect("sid.random")
+        .0
+        .to_string();
+    // Session time is whole seconds: 2.2 s is past a 1 s idle timeout.
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(gw.refresh_raw(&login.jar).await.status(), 401);
+    let line = gw.wait_for_log(&["auth.session.expired"]).await;
+    let v: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+    assert_eq!(v["user"], MASKED, "{line}");
+    assert_eq!(v["sid"], sid.as_str(), "{line}");
+    assert!(v["request_id"].is_string(), "{line}");
+}
