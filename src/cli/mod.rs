@@ -1,6 +1,8 @@
 //! The command line: `serve`, `check-config`, `certs dev`, `demo`,
-//! `hash-password`, `keys`.
+//! `hash-password`, `keys`, `audit`, `bench`.
 
+pub mod audit;
+pub mod bench;
 pub mod certs;
 pub mod demo;
 pub mod hash_password;
@@ -73,6 +75,15 @@ pub enum Command {
         #[command(subcommand)]
         action: keys::KeysCommand,
     },
+    /// Security audit of the configuration, a token or a URL's headers;
+    /// exit 1 when a critical check fails.
+    Audit(audit::AuditArgs),
+    /// Measure password hashing and JWT signing on this machine.
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
 }
 
 /// Runs a parsed command line.
@@ -86,6 +97,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health { url } => health::run(&url).await,
         Command::Users { action } => users::run(action).await,
         Command::Keys { config, action } => keys::run(config, action),
+        Command::Audit(args) => audit::run(args).await,
+        Command::Bench { what } => bench::run(what),
     }
 }
 

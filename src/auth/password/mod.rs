@@ -174,6 +174,14 @@ pub fn check_phc(phc: &str) -> Result<(), PasswordError> {
     parse_phc(phc).map(|_| ())
 }
 
+/// Whether a stored hash is weaker than, or not, our scheme (what a
+/// successful login would replace), without verifying any password: for
+/// `portcullis audit` to name users whose hashes are outdated.
+pub fn phc_is_outdated(phc: &str) -> Result<bool, PasswordError> {
+    let (hash, scheme) = parse_phc(phc)?;
+    Ok(is_outdated(&hash, &scheme))
+}
+
 /// Verifies `password` against a stored PHC string (`$pbkdf2-sha256$...` or
 /// `$argon2id$...`) in constant time.
 ///
