@@ -158,7 +158,11 @@ fn lenient_decode(text: &str) -> Option<Vec<u8>> {
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true);
     let engine = GeneralPurpose::new(&base64::alphabet::URL_SAFE, config);
-    let text: String = text.trim().replace('+', "-").replace('/', "_");
+    let text: String = text
+        .trim()
+        .trim_end_matches('=')
+        .replace('+', "-")
+        .replace('/', "_");
     engine.decode(text).ok()
 }
 
