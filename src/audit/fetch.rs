@@ -139,7 +139,7 @@ fn client_config(trust: &Trust) -> Result<ClientConfig, FetchError> {
     if trust.insecure_skip_verify {
         return Ok(builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(InsecureAcceptAnyCert(provider)))
+            .with_custom_certificate_verifier(Arc::new(InsecureAcceptAnyCert::new(provider)))
             .with_no_client_auth());
     }
     let mut roots = RootCertStore::empty();
@@ -161,9 +161,17 @@ fn client_config(trust: &Trust) -> Result<ClientConfig, FetchError> {
 }
 
 /// Accepts any server certificate (handshake signatures are still checked).
-/// Only `--insecure` selects it, for a gateway with a self-signed dev cert.
+/// Only `--insecure` selects it, for a gateway with a self-signed dev cert,
+/// and the in-memory TLS version probe of `portcullis audit`.
 #[derive(Debug)]
-struct InsecureAcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+pub(crate) struct InsecureAcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl InsecureAcceptAnyCert {
+    /// Checks handshake signatures with `provider`'s algorithms.
+    pub(crate) fn new(provider: Arc<rustls::crypto::CryptoProvider>) -> Self {
+        Self(provider)
+    }
+}
 
 impl ServerCertVerifier for InsecureAcceptAnyCert {
     fn verify_server_cert(

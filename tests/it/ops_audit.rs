@@ -75,6 +75,8 @@ async fn good_configuration_passes() {
             .unwrap()
             .contains("2048")
     );
+    let tls = a.check("TLS-001")["detail"].as_str().unwrap();
+    assert!(tls.contains("TLS 1.3 accepted, TLS 1.2 accepted"), "{tls}");
 }
 
 /// Writes a standalone configuration in `dir` with `extra` merged in, a
@@ -187,11 +189,12 @@ fn weak_configuration_fails() {
 }
 
 /// A certificate expiring within 30 days warns (exit 0); an outdated stored
-/// hash is named without its hash.
+/// hash is named without its hash; a TLS 1.3-only server refuses a TLS 1.2
+/// handshake.
 #[test]
 fn expiring_certificate_and_outdated_hash_warn() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = standalone(dir.path(), "");
+    let config = standalone(dir.path(), "[tls]\nmin_version = \"1.3\"\n");
     write_cert(
         &dir.path().join("cert.pem"),
         &dir.path().join("key.pem"),
@@ -212,6 +215,8 @@ fn expiring_certificate_and_outdated_hash_warn() {
         detail.starts_with("expires in") && detail.ends_with("day(s): renew it"),
         "{detail}"
     );
+    let tls = a.check("TLS-001")["detail"].as_str().unwrap();
+    assert!(tls.contains("TLS 1.3 accepted, TLS 1.2 refused"), "{tls}");
     assert_eq!(a.result("CRYPTO-002"), "warn");
     let detail = a.check("CRYPTO-002")["detail"].as_str().unwrap();
     assert!(

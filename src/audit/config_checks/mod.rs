@@ -10,6 +10,7 @@ mod files;
 mod keys;
 mod limits;
 mod material;
+mod tls_probe;
 mod tokens;
 mod transport;
 

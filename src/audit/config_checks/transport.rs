@@ -4,6 +4,7 @@
 use http::HeaderMap;
 use http::header::STRICT_TRANSPORT_SECURITY;
 
+use super::tls_probe;
 use crate::audit::headers::{self, MIN_HSTS_MAX_AGE, hsts_max_age};
 use crate::audit::report::{Check, Outcome, Spec};
 use crate::config::{Config, TlsVersion};
@@ -42,14 +43,46 @@ pub fn checks(cfg: &Config, now: u64) -> Vec<Check> {
     ]
 }
 
-/// rustls's server configuration keeps its versions private; the versions
-/// given to it come from `tls.min_version`, and rustls has no code for
-/// anything older than TLS 1.2.
+/// Handshakes with the real server configuration, one version at a time,
+/// when the certificate exists; else what `tls.min_version` gives rustls.
 fn versions(cfg: &Config) -> Check {
-    match cfg.tls.min_version {
-        TlsVersion::Tls12 => VERSIONS.pass("TLS 1.2 and 1.3 (tls.min_version = 1.2)"),
-        TlsVersion::Tls13 => VERSIONS.pass("TLS 1.3 only (tls.min_version = 1.3)"),
+    let configured = match cfg.tls.min_version {
+        TlsVersion::Tls12 => "tls.min_version = 1.2",
+        TlsVersion::Tls13 => "tls.min_version = 1.3",
+    };
+    let Some(server) = server_config(cfg) else {
+        return VERSIONS.pass(format!(
+            "{configured}; no certificate to probe with (rustls has no code below TLS 1.2)"
+        ));
+    };
+    let probe = |v| tls_probe::accepts(&server, v);
+    match (
+        probe(&rustls::version::TLS13),
+        probe(&rustls::version::TLS12),
+    ) {
+        (Ok(v13), Ok(v12)) if v13 || v12 => VERSIONS.pass(format!(
+            "handshakes: TLS 1.3 {}, TLS 1.2 {} ({configured}; rustls has no code below TLS 1.2)",
+            yes_no(v13),
+            yes_no(v12)
+        )),
+        (Ok(_), Ok(_)) => VERSIONS.fail("no handshake succeeded with TLS 1.2 or 1.3"),
+        (Err(e), _) | (_, Err(e)) => VERSIONS.fail(format!("handshake probe failed: {e}")),
     }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "accepted" } else { "refused" }
+}
+
+/// The rustls server configuration the gateway would build, without
+/// generating anything; `None` when it cannot be built.
+fn server_config(cfg: &Config) -> Option<std::sync::Arc<rustls::ServerConfig>> {
+    if !cfg.tls.cert.exists() {
+        return None;
+    }
+    let mut tls = cfg.tls.clone();
+    tls.generate_dev_cert = false;
+    crate::tls::server_config(&tls).ok()
 }
 
 fn loads(cfg: &Config) -> Check {
