@@ -37,7 +37,7 @@ pub struct Fetched {
     pub status: StatusCode,
     /// Response headers.
     pub headers: HeaderMap,
-    /// Body, at most [`MAX_BODY`] bytes.
+    /// Body, at most [`MAX_BODY`] bytes; empty when not asked for.
     pub body: Bytes,
 }
 
@@ -55,8 +55,17 @@ pub enum FetchError {
     Timeout,
 }
 
+/// What to read of the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Status and headers only: a page of any size can be judged.
+    Head,
+    /// The body too, at most [`MAX_BODY`] bytes (a larger one is an error).
+    Body,
+}
+
 /// `GET url` without following redirects.
-pub async fn get(url: &str, trust: &Trust) -> Result<Fetched, FetchError> {
+pub async fn get(url: &str, trust: &Trust, read: Read) -> Result<Fetched, FetchError> {
     let uri: Uri = url
         .parse()
         .map_err(|e| FetchError::BadUrl(format!("{url}: {e}")))?;
@@ -76,9 +85,9 @@ pub async fn get(url: &str, trust: &Trust) -> Result<Fetched, FetchError> {
             .map_err(|e| FetchError::Io(format!("connect {host}:{port}: {e}")))?;
         if https {
             let tls = tls_connect(tcp, &host, trust).await?;
-            request(TokioIo::new(tls), &uri, &host).await
+            request(TokioIo::new(tls), &uri, &host, read).await
         } else {
-            request(TokioIo::new(tcp), &uri, &host).await
+            request(TokioIo::new(tcp), &uri, &host, read).await
         }
     };
     tokio::time::timeout(TIMEOUT, work)
@@ -101,7 +110,7 @@ async fn tls_connect(
 }
 
 /// Sends the GET on an established connection and reads the response.
-async fn request<I>(io: I, uri: &Uri, host: &str) -> Result<Fetched, FetchError>
+async fn request<I>(io: I, uri: &Uri, host: &str, read: Read) -> Result<Fetched, FetchError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -119,11 +128,14 @@ where
         .map_err(|e| FetchError::BadUrl(e.to_string()))?;
     let resp = sender.send_request(req).await.map_err(io_err)?;
     let (parts, body) = resp.into_parts();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| FetchError::Io(format!("reading the body: {e}")))?
-        .to_bytes();
+    let body = match read {
+        Read::Head => Bytes::new(),
+        Read::Body => Limited::new(body, MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| FetchError::Io(format!("reading the body: {e}")))?
+            .to_bytes(),
+    };
     Ok(Fetched {
         status: parts.status,
         headers: parts.headers,

@@ -141,7 +141,7 @@ async fn load_jwks(
     trust: &Trust,
 ) -> Result<Vec<crate::auth::keys::PublicKey>, String> {
     let text = if source.starts_with("https://") || source.starts_with("http://") {
-        let resp = fetch::get(source, trust)
+        let resp = fetch::get(source, trust, fetch::Read::Body)
             .await
             .map_err(|e| format!("--jwks {source}: {e}"))?;
         if !resp.status.is_success() {
@@ -155,7 +155,7 @@ async fn load_jwks(
 }
 
 async fn audit_headers(url: &str, trust: &Trust) -> Result<Report, String> {
-    let resp = fetch::get(url, trust)
+    let resp = fetch::get(url, trust, fetch::Read::Head)
         .await
         .map_err(|e| format!("URL {url}: {e}"))?;
     let path = url

@@ -190,11 +190,12 @@ fn weak_configuration_fails() {
 
 /// A certificate expiring within 30 days warns (exit 0); an outdated stored
 /// hash is named without its hash; a TLS 1.3-only server refuses a TLS 1.2
-/// handshake.
+/// handshake; without browser mode the refresh cookie is scoped to /auth.
 #[test]
 fn expiring_certificate_and_outdated_hash_warn() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = standalone(dir.path(), "[tls]\nmin_version = \"1.3\"\n");
+    let extra = "[tls]\nmin_version = \"1.3\"\n[auth]\nbrowser_mode = false\n";
+    let config = standalone(dir.path(), extra);
     write_cert(
         &dir.path().join("cert.pem"),
         &dir.path().join("key.pem"),
@@ -217,6 +218,13 @@ fn expiring_certificate_and_outdated_hash_warn() {
     );
     let tls = a.check("TLS-001")["detail"].as_str().unwrap();
     assert!(tls.contains("TLS 1.3 accepted, TLS 1.2 refused"), "{tls}");
+    // Without browser mode the refresh cookie is __Secure- on /auth only.
+    let cookie = a.check("COOKIE-005")["detail"].as_str().unwrap();
+    assert_eq!(
+        cookie,
+        "__Secure-portcullis-rt: Path=/auth (sent only to the refresh endpoints)"
+    );
+    assert_eq!(a.result("COOKIE-004"), "pass");
     assert_eq!(a.result("CRYPTO-002"), "warn");
     let detail = a.check("CRYPTO-002")["detail"].as_str().unwrap();
     assert!(

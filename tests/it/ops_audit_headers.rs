@@ -27,6 +27,9 @@ async fn gateway_passes() {
     let a = audit_json(&["audit", "headers", &gw.url("/"), "--insecure"]);
     assert_eq!(a.code, 0, "{:#}", a.report);
     assert_eq!(a.result("HDR-006"), "skipped");
+    // Only the head is read: a large page is judged like any other.
+    let a = audit_json(&["audit", "headers", &gw.url("/bytes/5000000"), "--insecure"]);
+    assert_eq!(a.code, 0, "{:#}", a.report);
 }
 
 /// The example app alone lacks the headers: exit 1, each one named.
