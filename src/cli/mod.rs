@@ -157,6 +157,28 @@ pub fn spawn_signal_handler(token: CancellationToken) {
 mod tests {
     use super::*;
 
+    /// The command tree is consistent (clap's own checks), and `audit`
+    /// takes `--format` on either side of its target.
+    #[test]
+    fn audit_and_bench_parse() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        for args in [
+            vec!["portcullis", "audit", "--format", "json", "token", "-"],
+            vec!["portcullis", "audit", "token", "-", "--format", "json"],
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap();
+            let Command::Audit(a) = cli.command else {
+                panic!("{args:?}: not audit");
+            };
+            assert_eq!(a.format, crate::audit::report::Format::Json, "{args:?}");
+            assert!(matches!(a.target, Some(audit::AuditTarget::Token { .. })));
+        }
+        let cli = Cli::try_parse_from(["portcullis", "bench", "password", "--target-ms", "5"]);
+        assert!(cli.is_ok());
+        assert!(Cli::try_parse_from(["portcullis", "audit", "--format", "yaml"]).is_err());
+    }
+
     /// `keys` takes `--config` before or after its action.
     #[test]
     fn keys_config_on_either_side() {

@@ -249,6 +249,16 @@ mod tests {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD_NO_PAD;
 
+    /// Our own hashes are current; fewer iterations are outdated; garbage is
+    /// an error, all without verifying a password.
+    #[test]
+    fn phc_is_outdated_without_a_password() {
+        assert!(!phc_is_outdated(&hash_password("correct horse battery").unwrap()).unwrap());
+        let weak = "$pbkdf2-sha256$i=1000,l=32$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert!(phc_is_outdated(weak).unwrap());
+        assert!(phc_is_outdated("not a hash").is_err());
+    }
+
     const GOOD: &str = "correct horse battery staple";
 
     /// Checks that a fresh hash verifies, is up to date, and a wrong password is refused.
