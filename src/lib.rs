@@ -8,7 +8,9 @@
 #![forbid(unsafe_code)]
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod body;
 pub mod cli;
 pub mod clock;

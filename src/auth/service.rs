@@ -355,20 +355,8 @@ impl AuthService {
     /// fingerprint.
     pub fn issue(&self, username: &str, roles: &[String], sid: &str) -> Result<Issued, LoginError> {
         let (raw_fp, fpt) = fingerprint::generate();
-        let now = self.clock.unix();
         let ttl = self.cfg.access_token_ttl.as_secs();
-        let claims = jwt::Claims {
-            iss: self.cfg.issuer.clone(),
-            aud: jwt::Audience::One(self.cfg.audience.clone()),
-            sub: username.to_string(),
-            sid: sid.to_string(),
-            jti: random_id(),
-            iat: now,
-            exp: now + ttl,
-            nbf: None,
-            fpt: Some(fpt),
-            roles: roles.to_vec(),
-        };
+        let claims = access_claims(&self.cfg, username, roles, sid, self.clock.unix(), fpt);
         let started = Instant::now();
         let token = jwt::encode(&claims, self.ring().active());
         self.metrics.jwt_sign(started.elapsed());
@@ -397,6 +385,31 @@ async fn publish_first(
         tracing::warn!(error = %e, "publishing the public keys failed; retrying soon");
     }
     Arc::new(shared)
+}
+
+/// The claims of an access token for `username` in session `sid`, issued at
+/// `now` and bound to the fingerprint hash `fpt`. `portcullis audit` signs a
+/// sample with it, so it inspects exactly what logins issue.
+pub fn access_claims(
+    cfg: &AuthConfig,
+    username: &str,
+    roles: &[String],
+    sid: &str,
+    now: u64,
+    fpt: String,
+) -> jwt::Claims {
+    jwt::Claims {
+        iss: cfg.issuer.clone(),
+        aud: jwt::Audience::One(cfg.audience.clone()),
+        sub: username.to_string(),
+        sid: sid.to_string(),
+        jti: random_id(),
+        iat: now,
+        exp: now + cfg.access_token_ttl.as_secs(),
+        nbf: None,
+        fpt: Some(fpt),
+        roles: roles.to_vec(),
+    }
 }
 
 /// How long retired keys stay verifiable: every token they signed has expired.

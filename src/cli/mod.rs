@@ -1,6 +1,9 @@
 //! The command line: `serve`, `check-config`, `certs dev`, `demo`,
-//! `hash-password`, `keys`, `health`, `users`, `example-app`.
+//! `hash-password`, `keys`, `health`, `users`, `example-app`, `audit`,
+//! `bench`.
 
+pub mod audit;
+pub mod bench;
 pub mod certs;
 pub mod demo;
 pub mod example_app;
@@ -81,6 +84,15 @@ pub enum Command {
         #[command(subcommand)]
         action: keys::KeysCommand,
     },
+    /// Security audit of the configuration, a token or a URL's headers;
+    /// exit 1 when a critical check fails.
+    Audit(audit::AuditArgs),
+    /// Measure password hashing and JWT signing on this machine.
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
 }
 
 /// Runs a parsed command line.
@@ -95,6 +107,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Users { action } => users::run(action).await,
         Command::Keys { config, action } => keys::run(config, action),
         Command::ExampleApp { listen } => example_app::run(listen).await,
+        Command::Audit(args) => audit::run(args).await,
+        Command::Bench { what } => bench::run(what),
     }
 }
 
@@ -153,6 +167,28 @@ pub fn spawn_signal_handler(token: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The command tree is consistent (clap's own checks), and `audit`
+    /// takes `--format` on either side of its target.
+    #[test]
+    fn audit_and_bench_parse() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        for args in [
+            vec!["portcullis", "audit", "--format", "json", "token", "-"],
+            vec!["portcullis", "audit", "token", "-", "--format", "json"],
+        ] {
+            let cli = Cli::try_parse_from(&args).unwrap();
+            let Command::Audit(a) = cli.command else {
+                panic!("{args:?}: not audit");
+            };
+            assert_eq!(a.format, crate::audit::report::Format::Json, "{args:?}");
+            assert!(matches!(a.target, Some(audit::AuditTarget::Token { .. })));
+        }
+        let cli = Cli::try_parse_from(["portcullis", "bench", "password", "--target-ms", "5"]);
+        assert!(cli.is_ok());
+        assert!(Cli::try_parse_from(["portcullis", "audit", "--format", "yaml"]).is_err());
+    }
 
     /// `keys` takes `--config` before or after its action.
     #[test]

@@ -1,5 +1,5 @@
 //! When the served certificate expires, for the
-//! `portcullis_tls_certificate_expiry_days` gauge.
+//! `portcullis_tls_certificate_expiry_days` gauge and `portcullis audit`.
 
 use std::path::Path;
 
@@ -27,6 +27,26 @@ pub fn leaf_not_after(path: &Path) -> Result<i64, TlsError> {
             reason: "no CERTIFICATE block found".into(),
         }),
     }
+}
+
+/// The notBefore and notAfter of the leaf certificate of a PEM chain file,
+/// in Unix seconds (`portcullis audit`).
+pub fn leaf_validity(path: &Path) -> Result<(i64, i64), TlsError> {
+    let certs = load_certs(path)?;
+    let leaf = certs.first().ok_or_else(|| TlsError::Cert {
+        path: path.display().to_string(),
+        reason: "no CERTIFICATE block found".into(),
+    })?;
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| TlsError::Cert {
+            path: path.display().to_string(),
+            reason: format!("cannot parse X.509: {e}"),
+        })?;
+    let validity = parsed.validity();
+    Ok((
+        validity.not_before.timestamp(),
+        validity.not_after.timestamp(),
+    ))
 }
 
 #[cfg(test)]

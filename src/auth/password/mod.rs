@@ -174,6 +174,14 @@ pub fn check_phc(phc: &str) -> Result<(), PasswordError> {
     parse_phc(phc).map(|_| ())
 }
 
+/// Whether a stored hash is weaker than, or not, our scheme (what a
+/// successful login would replace), without verifying any password: for
+/// `portcullis audit` to name users whose hashes are outdated.
+pub fn phc_is_outdated(phc: &str) -> Result<bool, PasswordError> {
+    let (hash, scheme) = parse_phc(phc)?;
+    Ok(is_outdated(&hash, &scheme))
+}
+
 /// Verifies `password` against a stored PHC string (`$pbkdf2-sha256$...` or
 /// `$argon2id$...`) in constant time.
 ///
@@ -240,6 +248,16 @@ mod tests {
     use argon2::password_hash::PasswordHasher;
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD_NO_PAD;
+
+    /// Our own hashes are current; fewer iterations are outdated; garbage is
+    /// an error, all without verifying a password.
+    #[test]
+    fn phc_is_outdated_without_a_password() {
+        assert!(!phc_is_outdated(&hash_password("correct horse battery").unwrap()).unwrap());
+        let weak = "$pbkdf2-sha256$i=1000,l=32$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert!(phc_is_outdated(weak).unwrap());
+        assert!(phc_is_outdated("not a hash").is_err());
+    }
 
     const GOOD: &str = "correct horse battery staple";
 

@@ -4,6 +4,7 @@
 //! trust that certificate.
 #![allow(dead_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod flows;
 pub mod forward_auth;
