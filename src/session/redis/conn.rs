@@ -103,6 +103,17 @@ impl PubSubSource {
     }
 }
 
+impl PubSubSource {
+    /// Changes when the subscription should move (a Sentinel failover);
+    /// `None` where nothing announces that.
+    pub(super) fn moves(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        match self {
+            PubSubSource::Sentinel(p) => Some(p.switches()),
+            _ => None,
+        }
+    }
+}
+
 /// The connection and the pub/sub source for `topology`, built without
 /// contacting Redis (the first command connects). Fails only on settings
 /// the client library refuses (a malformed URL, say).
@@ -131,7 +142,7 @@ pub(super) fn open(
             password,
         } => {
             let client = sentinel_client(sentinels, master_name, password.as_deref())?;
-            let primary = PrimaryConn::new(client, connection_config(timeout));
+            let primary = PrimaryConn::new(client, master_name, connection_config(timeout));
             Ok((
                 Conn::Sentinel(primary.clone()),
                 Arc::new(PubSubSource::Sentinel(primary)),

@@ -62,6 +62,7 @@ mod public_keys;
 mod pubsub;
 mod scripts;
 mod sentinel;
+mod switch_watch;
 
 use std::future::Future;
 use std::time::Duration;
@@ -193,7 +194,7 @@ impl RedisStore {
         &self,
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        self.call(|mut c| async move { inv.invoke_async(&mut c).await })
+        self.call(|mut c| async move { sentinel::invoke(&inv, &mut c).await })
             .await
     }
 }

@@ -143,8 +143,10 @@ impl Subscriber {
     ) -> bool {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        let mut moves = self.source.moves();
         loop {
             tokio::select! {
+                () = moved(&mut moves) => return true,
                 msg = stream.next() => {
                     let Some(msg) = msg else { return true };
                     let Ok(sid) = msg.get_payload::<String>() else { continue };
@@ -162,4 +164,14 @@ impl Subscriber {
             }
         }
     }
+}
+
+/// Resolves when `moves` changes (the primary moved); never without one.
+async fn moved(moves: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(rx) = moves
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }

@@ -29,13 +29,18 @@ pub(crate) struct PrimaryConn {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(super) struct Inner {
+    /// The monitored master's name (to pick our `+switch-master` events).
+    pub(super) master_name: String,
     /// Asks the sentinels; the lock also makes concurrent callers wait for
     /// one resolution instead of each starting their own.
-    sentinels: tokio::sync::Mutex<SentinelClient>,
+    pub(super) sentinels: tokio::sync::Mutex<SentinelClient>,
     current: std::sync::Mutex<Option<Current>>,
     config: AsyncConnectionConfig,
     generations: AtomicU64,
+    /// Bumped at every `+switch-master` of our master (see
+    /// [`super::switch_watch`]), so the pub/sub subscriber moves too.
+    switches: tokio::sync::watch::Sender<u64>,
 }
 
 /// One resolved primary connection; `generation` tells whether a failed
@@ -48,16 +53,31 @@ struct Current {
 
 impl PrimaryConn {
     /// Resolves lazily through `sentinels`; data-node connections use
-    /// `config`'s timeouts.
-    pub(crate) fn new(sentinels: SentinelClient, config: AsyncConnectionConfig) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                sentinels: tokio::sync::Mutex::new(sentinels),
-                current: std::sync::Mutex::new(None),
-                config,
-                generations: AtomicU64::new(0),
-            }),
+    /// `config`'s timeouts. Inside a Tokio runtime it also starts watching
+    /// the sentinels' `+switch-master` announcements (the task ends when the
+    /// last clone is dropped).
+    pub(crate) fn new(
+        sentinels: SentinelClient,
+        master_name: &str,
+        config: AsyncConnectionConfig,
+    ) -> Self {
+        let inner = Arc::new(Inner {
+            master_name: master_name.to_owned(),
+            sentinels: tokio::sync::Mutex::new(sentinels),
+            current: std::sync::Mutex::new(None),
+            config,
+            generations: AtomicU64::new(0),
+            switches: tokio::sync::watch::channel(0).0,
+        });
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(super::switch_watch::run(Arc::downgrade(&inner)));
         }
+        Self { inner }
+    }
+
+    /// Changes at every failover of our master the sentinels announce.
+    pub(crate) fn switches(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.switches.subscribe()
     }
 
     /// A client for the node the sentinels name primary now (for pub/sub,
@@ -96,11 +116,7 @@ impl PrimaryConn {
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Current>> {
-        // Nothing panics while holding the lock; recover the value anyway.
-        self.inner
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.slot()
     }
 
     /// Drops the connection of `generation` if it is still the current one.
@@ -128,6 +144,20 @@ impl PrimaryConn {
         tracing::info!("store.redis_primary_lost");
         let second = self.current().await?;
         op(second.conn).await
+    }
+}
+
+impl Inner {
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Current>> {
+        // Nothing panics while holding the lock; recover the value anyway.
+        self.current.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The sentinels announced a new primary: drop the connection (the next
+    /// command resolves again) and tell the subscriber.
+    pub(super) fn switched(&self) {
+        *self.slot() = None;
+        self.switches.send_modify(|n| *n += 1);
     }
 }
 
@@ -172,6 +202,22 @@ impl ConnectionLike for PrimaryConn {
     }
 }
 
+/// Runs a script invocation. When it fails with NOSCRIPT although the
+/// invocation loads the script first, the call moved after the load (a
+/// retry on a new primary, which lacks the script): it runs once more,
+/// loading the script there.
+pub(crate) async fn invoke<T: redis::FromRedisValue>(
+    inv: &redis::ScriptInvocation<'_>,
+    conn: &mut impl ConnectionLike,
+) -> RedisResult<T> {
+    match inv.invoke_async(conn).await {
+        Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+            inv.invoke_async(conn).await
+        }
+        other => other,
+    }
+}
+
 /// True for errors after which the connection cannot be trusted to reach
 /// the primary: a broken or refused connection, or READONLY.
 pub(crate) fn needs_new_primary(e: &RedisError) -> bool {
@@ -190,5 +236,161 @@ fn value_is_readonly(v: &Value) -> bool {
     match v {
         Value::ServerError(e) => is_readonly(&RedisError::from(e.clone())),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+impl PrimaryConn {
+    /// Makes `conn` the current connection, as if resolved before a
+    /// failover and still open after it.
+    fn pin(&self, conn: MultiplexedConnection) {
+        *self.slot() = Some(Current {
+            generation: self.inner.generations.fetch_add(1, Ordering::Relaxed) + 1,
+            conn,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::session::redis::procs::{MASTER_NAME, SentinelDeployment, query};
+
+    /// A connection to a node that has become a replica (as an old
+    /// primary after a failover, its connections still open) answers
+    /// READONLY to a command, a script and a pipeline; through
+    /// [`PrimaryConn`] each is retried on the primary the sentinel names,
+    /// where the writes land.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readonly_from_a_demoted_primary_is_retried_on_the_new_one() {
+        let set = tokio::task::spawn_blocking(SentinelDeployment::start);
+        let set = set.await.expect("deployment");
+        let (old, new) = (set.first_replica.port, set.first_primary.port);
+        let stale = Client::open(format!("redis://127.0.0.1:{old}"))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to the replica");
+        let refused: RedisResult<()> = redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query_async(&mut stale.clone())
+            .await;
+        assert!(is_readonly(&refused.expect_err("READONLY")));
+
+        let sentinels = vec![set.sentinel_url()];
+        let client = SentinelClient::build(
+            sentinels,
+            MASTER_NAME,
+            None,
+            redis::sentinel::SentinelServerType::Master,
+        )
+        .expect("sentinel client");
+        let config =
+            AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(2)));
+        let mut primary = PrimaryConn::new(client, MASTER_NAME, config);
+
+        primary.pin(stale.clone());
+        let () = redis::cmd("SET")
+            .arg("cmd")
+            .arg("1")
+            .query_async(&mut primary)
+            .await
+            .expect("command retried");
+        primary.pin(stale.clone());
+        let script = redis::Script::new("return redis.call('SET', KEYS[1], ARGV[1])");
+        let mut inv = script.prepare_invoke();
+        inv.key("script").arg("2");
+        let _: redis::Value = invoke(&inv, &mut primary).await.expect("script retried");
+        primary.pin(stale);
+        let () = redis::pipe()
+            .cmd("SET")
+            .arg("pipe")
+            .arg("3")
+            .ignore()
+            .query_async(&mut primary)
+            .await
+            .expect("pipeline retried");
+
+        let on_new = move || {
+            let got: Vec<Option<String>> =
+                query(new, redis::cmd("MGET").arg("cmd").arg("script").arg("pipe")).expect("MGET");
+            got
+        };
+        let got = tokio::task::spawn_blocking(on_new).await.unwrap();
+        assert_eq!(got, [Some("1".into()), Some("2".into()), Some("3".into())]);
+        drop(set);
+    }
+
+    /// After a failover the sentinel announces, writes move to the new
+    /// primary at once, while the old one still runs as a primary (the
+    /// sentinel demotes it seconds later; writes there would be lost).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn announced_failover_moves_writes_at_once() {
+        let set = tokio::task::spawn_blocking(SentinelDeployment::start);
+        let set = set.await.expect("deployment");
+        let (old, new, sentinel) = (
+            set.first_primary.port,
+            set.first_replica.port,
+            set.sentinel.port,
+        );
+        let client = SentinelClient::build(
+            vec![set.sentinel_url()],
+            MASTER_NAME,
+            None,
+            redis::sentinel::SentinelServerType::Master,
+        )
+        .expect("sentinel client");
+        let config =
+            AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(2)));
+        let mut primary = PrimaryConn::new(client, MASTER_NAME, config);
+        let () = redis::cmd("SET")
+            .arg("before")
+            .arg("1")
+            .query_async(&mut primary)
+            .await
+            .expect("write before");
+
+        let set = tokio::task::spawn_blocking(move || {
+            crate::session::redis::procs::wait_until("the watch subscribed", || {
+                query::<String>(sentinel, redis::cmd("CLIENT").arg("LIST"))
+                    .is_ok_and(|list| list.contains("cmd=subscribe"))
+            });
+            set.begin_failover();
+            set
+        })
+        .await
+        .unwrap();
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(4);
+        let mut n = 0;
+        loop {
+            n += 1;
+            let () = redis::cmd("SET")
+                .arg("after")
+                .arg(n)
+                .query_async(&mut primary)
+                .await
+                .expect("write after");
+            let landed = tokio::task::spawn_blocking(move || {
+                query::<Option<u64>>(new, redis::cmd("GET").arg("after"))
+                    .ok()
+                    .flatten()
+                    == Some(n)
+                    && info_role(old) == "master"
+            });
+            if landed.await.unwrap() {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "writes never moved");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(set);
+    }
+
+    fn info_role(port: u16) -> String {
+        crate::session::redis::procs::info_field(port, "replication", "role").unwrap_or_default()
     }
 }

@@ -211,10 +211,10 @@ impl SentinelDeployment {
         port
     }
 
-    /// `SENTINEL FAILOVER`, then waits until the sentinel names the other
-    /// node, that node is a primary, and the old one has been demoted to
-    /// its replica with a live link. Returns (old, new) ports.
-    pub fn failover(&self) -> (u16, u16) {
+    /// `SENTINEL FAILOVER`, repeated until the sentinel accepts it (it
+    /// refuses while it has not yet judged the replica fit); returns the
+    /// old primary's port at once.
+    pub fn begin_failover(&self) -> u16 {
         let old = self.primary_port();
         wait_until("SENTINEL FAILOVER accepted", || {
             query::<String>(
@@ -223,6 +223,14 @@ impl SentinelDeployment {
             )
             .is_ok()
         });
+        old
+    }
+
+    /// [`SentinelDeployment::begin_failover`], then waits until the sentinel names the other
+    /// node, that node is a primary, and the old one has been demoted to
+    /// its replica with a live link. Returns (old, new) ports.
+    pub fn failover(&self) -> (u16, u16) {
+        let old = self.begin_failover();
         wait_until("the sentinel names a new primary", || {
             self.primary_port() != old
         });
