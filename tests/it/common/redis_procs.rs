@@ -199,16 +199,21 @@ impl SentinelDeployment {
         self.sentinel.url()
     }
 
-    /// The port the sentinel names as the primary now.
+    /// The port the sentinel names as the primary now, from `SENTINEL
+    /// MASTER` (what clients read; it changes at `+switch-master`, when the
+    /// failover is complete, a little after `GET-MASTER-ADDR-BY-NAME`).
     pub fn primary_port(&self) -> u16 {
-        let (_, port): (String, u16) = query(
+        let flat: Vec<String> = query(
             self.sentinel.port,
-            redis::cmd("SENTINEL")
-                .arg("GET-MASTER-ADDR-BY-NAME")
-                .arg(MASTER_NAME),
+            redis::cmd("SENTINEL").arg("MASTER").arg(MASTER_NAME),
         )
         .expect("the sentinel names a primary");
-        port
+        let port = flat
+            .chunks(2)
+            .find(|kv| kv[0] == "port")
+            .and_then(|kv| kv.get(1))
+            .expect("a port field");
+        port.parse().expect("a port")
     }
 
     /// `SENTINEL FAILOVER`, repeated until the sentinel accepts it (it
