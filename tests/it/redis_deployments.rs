@@ -121,3 +121,52 @@ async fn gateways_follow_a_sentinel_failover() {
         .expect("KEYS on the new primary");
     assert!(!keys.is_empty(), "the sessions live on the new primary");
 }
+
+/// The revocation subscription on a Cluster sits on one node; when that
+/// node dies it moves to the next seed node (Resync again) and still hears
+/// a revocation published on a third node (PUBLISH crosses the cluster
+/// bus).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_subscription_moves_when_its_node_dies() {
+    use portcullis::session::{RedisSettings, RedisStore, RedisTopology, RevocationEvent};
+    use std::time::Duration;
+
+    let mut cluster = tokio::task::spawn_blocking(RedisCluster::start)
+        .await
+        .expect("cluster");
+    let prefix = format!("pc-test-{:016x}", rand::random::<u64>());
+    let store = RedisStore::connect(RedisSettings {
+        topology: RedisTopology::Cluster {
+            nodes: cluster.urls(),
+            password: None,
+        },
+        key_prefix: prefix.clone(),
+        timeout: Duration::from_secs(1),
+    })
+    .await
+    .expect("connect");
+    let mut rx = store.subscribe_revocations();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event in time")
+            .expect("subscription open")
+    };
+    assert_eq!(next().await, RevocationEvent::Resync);
+    // The first subscription goes to the first seed node.
+    cluster.nodes[0].kill();
+    assert_eq!(
+        next().await,
+        RevocationEvent::Resync,
+        "resubscribed elsewhere"
+    );
+    let third = cluster.nodes[2].port;
+    let channel = format!("{prefix}:revocations");
+    tokio::task::spawn_blocking(move || {
+        let n: i64 = query(third, redis::cmd("PUBLISH").arg(channel).arg("sid1")).expect("PUBLISH");
+        n
+    })
+    .await
+    .expect("publish");
+    assert_eq!(next().await, RevocationEvent::Revoked("sid1".into()));
+}

@@ -44,15 +44,16 @@ pub(super) async fn run(inner: Weak<Inner>) {
     }
 }
 
-/// A stream of `+switch-master` messages from one sentinel.
+/// A stream of `+switch-master` messages from one sentinel, or an error
+/// within [`CHECK`] (the sentinels' lock is never held longer).
 async fn subscribe(inner: &Arc<Inner>) -> redis::RedisResult<redis::aio::PubSubStream> {
-    let client = inner
-        .sentinels
-        .lock()
-        .await
-        .async_get_sentinel_client()
-        .await?;
     let attempt = async {
+        let client = inner
+            .sentinels
+            .lock()
+            .await
+            .async_get_sentinel_client()
+            .await?;
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(CHANNEL).await?;
         Ok(pubsub.into_on_message())
