@@ -2,9 +2,10 @@
 //!
 //! One shared connection ([`conn::Conn`]: a reconnecting manager for one
 //! server, the primary named by Sentinel, or a Cluster connection; see
-//! [`RedisTopology`]). Every command is bounded by [`RedisSettings::timeout`]: a dead
-//! or frozen server turns into [`StoreError::Unavailable`] within that time,
-//! never a hang or a panic, and the next call after Redis returns succeeds.
+//! [`RedisTopology`]). Every command is bounded by
+//! [`RedisSettings::timeout`]: a dead or frozen server turns into
+//! [`StoreError::Unavailable`] within that time, never a hang or a panic,
+//! and the next call after Redis returns succeeds.
 //!
 //! Atomicity: every change to one session (create, rotate, revoke, purge) is
 //! one Lua script over that session's keys, which share the `{s:SID}` hash
