@@ -6,10 +6,16 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*"; }
 
-# Redis on 127.0.0.1:6379 for the Redis-backed tests.
+# Redis on 127.0.0.1:6379 for the Redis-backed tests; the Cluster and
+# Sentinel tests start their own redis-server processes and join the Cluster
+# with redis-cli (Debian's redis-tools, a dependency of redis-server).
 if ! command -v redis-server >/dev/null; then
   log "installing redis-server"
   apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+fi
+if ! command -v redis-cli >/dev/null; then
+  log "installing redis-tools (redis-cli)"
+  apt-get update -qq && apt-get install -y -qq redis-tools >/dev/null
 fi
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   log "starting redis-server on 127.0.0.1:6379"

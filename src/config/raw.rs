@@ -259,8 +259,13 @@ impl Default for RawSession {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawRedis {
+    pub mode: String,
     pub url: Option<String>,
     pub url_file: Option<String>,
+    pub nodes: Vec<String>,
+    pub master_name: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<String>,
     pub key_prefix: String,
     pub timeout_ms: u64,
 }
@@ -268,8 +273,13 @@ pub struct RawRedis {
 impl Default for RawRedis {
     fn default() -> Self {
         Self {
+            mode: "standalone".into(),
             url: None,
             url_file: None,
+            nodes: Vec::new(),
+            master_name: None,
+            password: None,
+            password_file: None,
             key_prefix: "portcullis".into(),
             timeout_ms: 1_000,
         }

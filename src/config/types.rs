@@ -186,10 +186,10 @@ pub enum StoreConfig {
         /// The database file.
         path: PathBuf,
     },
-    /// A Redis server shared by every instance.
+    /// Redis shared by every instance.
     Redis {
-        /// `redis://` or `rediss://` URL, possibly with a password.
-        url: String,
+        /// Which servers, and how to reach them.
+        topology: RedisTopology,
         /// Prefix of every key.
         key_prefix: String,
         /// Timeout of every call.
@@ -202,15 +202,66 @@ impl std::fmt::Debug for StoreConfig {
         match self {
             Self::Embedded { path } => f.debug_struct("Embedded").field("path", path).finish(),
             Self::Redis {
+                topology,
                 key_prefix,
                 timeout,
-                ..
             } => f
                 .debug_struct("Redis")
-                .field("url", &"<redacted>")
+                .field("topology", topology)
                 .field("key_prefix", key_prefix)
                 .field("timeout", timeout)
                 .finish(),
+        }
+    }
+}
+
+/// The Redis deployment (`redis.mode`). URLs and passwords may hold
+/// secrets: the `Debug` impl shows only the mode, the node count and the
+/// master name.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RedisTopology {
+    /// One server (`redis://` or `rediss://` URL, possibly with a password).
+    Standalone {
+        /// The server.
+        url: String,
+    },
+    /// The primary that the sentinels name `master_name`, followed across
+    /// failovers.
+    Sentinel {
+        /// The sentinels' URLs (their own password, if any, in the URL);
+        /// `rediss://` sentinels mean TLS to the data nodes too.
+        sentinels: Vec<String>,
+        /// The monitored master's name.
+        master_name: String,
+        /// The data nodes' password (the sentinels' may differ).
+        password: Option<String>,
+    },
+    /// A Redis Cluster reached through seed nodes.
+    Cluster {
+        /// Seed nodes' URLs; the rest of the cluster is discovered.
+        nodes: Vec<String>,
+        /// The nodes' password, unless the URLs carry it.
+        password: Option<String>,
+    },
+}
+
+impl std::fmt::Debug for RedisTopology {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Standalone { .. } => f.write_str("Standalone"),
+            Self::Sentinel {
+                sentinels,
+                master_name,
+                ..
+            } => f
+                .debug_struct("Sentinel")
+                .field("sentinels", &sentinels.len())
+                .field("master_name", master_name)
+                .finish_non_exhaustive(),
+            Self::Cluster { nodes, .. } => f
+                .debug_struct("Cluster")
+                .field("nodes", &nodes.len())
+                .finish_non_exhaustive(),
         }
     }
 }

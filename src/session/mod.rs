@@ -28,7 +28,7 @@ mod store;
 
 pub use embedded::EmbeddedStore;
 pub use model::*;
-pub use redis::{PublishedKey, RedisSettings, RedisStore, RevocationEvent};
+pub use redis::{PublishedKey, RedisSettings, RedisStore, RedisTopology, RevocationEvent};
 pub use store::Store;
 
 use std::future::Future;
@@ -199,12 +199,12 @@ pub async fn open(cfg: &crate::config::StoreConfig) -> Result<Store, StoreError>
             Store::Embedded(opened.map_err(|e| StoreError::Unavailable(e.to_string()))??)
         }
         StoreConfig::Redis {
-            url,
+            topology,
             key_prefix,
             timeout,
         } => Store::Redis(
             RedisStore::connect(RedisSettings {
-                url: url.clone(),
+                topology: topology.clone(),
                 key_prefix: key_prefix.clone(),
                 timeout: *timeout,
             })

@@ -205,3 +205,73 @@ async fn certs_dev_writes_usable_files() {
     let resp = gw.client().get(gw.url("/headers")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// `[redis]` deployments from the environment alone: `mode` and `nodes`
+/// (a TOML list, quoted or bare) and `master_name`; what a mode lacks or
+/// does not use is named.
+#[test]
+fn check_config_redis_modes_from_environment() {
+    let config = reference_config();
+    let args = ["check-config", "--config", config.to_str().unwrap()];
+    let store = ("PORTCULLIS_SESSION__STORE", "redis");
+    type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+    let cases: &[Case] = &[
+        (
+            &[
+                store,
+                ("PORTCULLIS_REDIS__MODE", "cluster"),
+                (
+                    "PORTCULLIS_REDIS__NODES",
+                    r#"["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]"#,
+                ),
+            ],
+            None,
+        ),
+        (
+            &[
+                store,
+                ("PORTCULLIS_REDIS__MODE", "sentinel"),
+                ("PORTCULLIS_REDIS__NODES", "[redis://127.0.0.1:26379]"),
+                ("PORTCULLIS_REDIS__MASTER_NAME", "main"),
+                ("PORTCULLIS_REDIS__PASSWORD", "s3cret"),
+            ],
+            None,
+        ),
+        (
+            &[
+                store,
+                ("PORTCULLIS_REDIS__MODE", "sentinel"),
+                ("PORTCULLIS_REDIS__NODES", "[redis://127.0.0.1:26379]"),
+            ],
+            Some("redis.master_name: is required when redis.mode = \"sentinel\""),
+        ),
+        (
+            &[store, ("PORTCULLIS_REDIS__MODE", "cluster")],
+            Some("redis.nodes: is required when redis.mode = \"cluster\""),
+        ),
+        (
+            &[
+                store,
+                ("PORTCULLIS_REDIS__URL", "redis://:s3cret@127.0.0.1:6379"),
+                ("PORTCULLIS_REDIS__MASTER_NAME", "main"),
+            ],
+            Some("redis.master_name: is not used when redis.mode = \"standalone\""),
+        ),
+        (
+            &[store, ("PORTCULLIS_REDIS__MODE", "ring")],
+            Some("redis.mode: `ring` is not a mode"),
+        ),
+    ];
+    for (env, want) in cases {
+        let out = cli(&args, env);
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("s3cret"), "{env:?}: {stderr}");
+        match want {
+            Some(w) => {
+                assert!(!out.status.success(), "{env:?}");
+                assert!(stderr.contains(w), "{env:?}: {stderr}");
+            }
+            None => assert!(out.status.success(), "{env:?}: {stderr}"),
+        }
+    }
+}

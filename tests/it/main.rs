@@ -42,6 +42,7 @@ mod proxy_redirect;
 mod proxy_routing;
 mod proxy_streaming;
 mod proxy_websocket;
+mod redis_deployments;
 mod session_browser;
 mod session_durability;
 mod session_inline_cookies;

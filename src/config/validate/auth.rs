@@ -1,4 +1,4 @@
-//! `[auth]`, `[session]`, `[redis]`.
+//! `[auth]`, `[session]`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -119,7 +119,7 @@ pub(super) fn session(
         "embedded" => StoreConfig::Embedded {
             path: data_dir.join("sessions.redb"),
         },
-        "redis" => redis_store(redis, base, errs)?,
+        "redis" => super::redis::redis_store(redis, base, errs)?,
         other => {
             errs.push(
                 "session.store",
@@ -141,42 +141,6 @@ pub(super) fn session(
         ),
         max_per_user: raw.max_per_user,
         reuse_grace: Duration::from_secs(raw.reuse_grace_secs),
-    })
-}
-
-pub(super) fn redis_store(
-    raw: &RawRedis,
-    base: &Path,
-    errs: &mut ConfigErrors,
-) -> Option<StoreConfig> {
-    let url = match (&raw.url, &raw.url_file) {
-        (Some(u), None) => u.trim().to_string(),
-        (None, Some(f)) => match std::fs::read_to_string(resolve(base, f)) {
-            Ok(u) => u.trim().to_string(),
-            Err(e) => {
-                errs.push("redis.url_file", format!("cannot read {f}: {e}"));
-                return None;
-            }
-        },
-        (Some(_), Some(_)) => {
-            errs.push("redis.url", "set either url or url_file, not both");
-            return None;
-        }
-        (None, None) => {
-            errs.push(
-                "redis.url",
-                "is required when session.store = \"redis\", e.g. \"redis://127.0.0.1:6379\"",
-            );
-            return None;
-        }
-    };
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        errs.push("redis.url", "must start with redis:// or rediss://");
-    }
-    Some(StoreConfig::Redis {
-        url,
-        key_prefix: raw.key_prefix.clone(),
-        timeout: positive("redis.timeout_ms", raw.timeout_ms, "ms", errs),
     })
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 mod auth;
 mod cors;
+mod redis;
 mod requests;
 mod server;
 

@@ -1,9 +1,11 @@
 //! The Redis store, shared by every gateway instance.
 //!
-//! One [`ConnectionManager`] (a multiplexed connection that reconnects by
-//! itself). Every command is bounded by [`RedisSettings::timeout`]: a dead
-//! or frozen server turns into [`StoreError::Unavailable`] within that time,
-//! never a hang or a panic, and the next call after Redis returns succeeds.
+//! One shared connection ([`conn::Conn`]: a reconnecting manager for one
+//! server, the primary named by Sentinel, or a Cluster connection; see
+//! [`RedisTopology`]). Every command is bounded by
+//! [`RedisSettings::timeout`]: a dead or frozen server turns into
+//! [`StoreError::Unavailable`] within that time, never a hang or a panic,
+//! and the next call after Redis returns succeeds.
 //!
 //! Atomicity: every change to one session (create, rotate, revoke, purge) is
 //! one Lua script over that session's keys, which share the `{s:SID}` hash
@@ -23,9 +25,10 @@
 //! eviction in `create` and reuse in `rotate` only log it, because their
 //! own answer matters more and subscribers catch up at their next resync.
 //!
-//! Deployments: this is standalone Redis (`redis://`, `rediss://`). No
-//! script or command spans two slots, so a Cluster or Sentinel connection
-//! can replace the [`ConnectionManager`] without changing the layout.
+//! Deployments: standalone, Sentinel (the client follows failovers, see
+//! [`sentinel`]) and Cluster. No script, pipeline or multi-key command spans
+//! two slots (the Cluster conformance run checks it: a crossing would fail
+//! with CROSSSLOT), so the layout is the same for all three.
 //!
 //! Key layout:
 //!
@@ -53,19 +56,23 @@
 //! before any key is built, and the prefix may not contain braces, so no
 //! input can move a key into another session's tag.
 
+mod conn;
 mod keys;
 mod ops;
 mod public_keys;
 mod pubsub;
 mod scripts;
+mod sentinel;
+mod switch_watch;
 
 use std::future::Future;
 use std::time::Duration;
 
 use redis::RedisResult;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{RefreshHash, Rotation, Session, SessionStore, StoreError};
+pub use crate::config::RedisTopology;
+use conn::{Conn, PubSubSource};
 use keys::Keys;
 pub use public_keys::{MAX_PUBLISHED, PublishedKey};
 pub use pubsub::RevocationEvent;
@@ -73,9 +80,9 @@ pub use pubsub::RevocationEvent;
 /// Where and how to reach Redis.
 #[derive(Clone)]
 pub struct RedisSettings {
-    /// `redis://` or `rediss://` (TLS) URL; may carry a password, so it is
-    /// never logged (see the `Debug` impl).
-    pub url: String,
+    /// The deployment and how to reach it; URLs and passwords are never
+    /// logged (see its `Debug` impl).
+    pub topology: RedisTopology,
     /// Prefix of every key and of the pub/sub channel (non-empty, no spaces
     /// or braces), so several deployments can share one Redis.
     pub key_prefix: String,
@@ -86,7 +93,7 @@ pub struct RedisSettings {
 impl std::fmt::Debug for RedisSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisSettings")
-            .field("url", &"<redacted>")
+            .field("topology", &self.topology)
             .field("key_prefix", &self.key_prefix)
             .field("timeout", &self.timeout)
             .finish()
@@ -97,9 +104,9 @@ impl std::fmt::Debug for RedisSettings {
 /// Cheap to clone (the connection is shared).
 #[derive(Clone)]
 pub struct RedisStore {
-    /// For the pub/sub connections (boxed: the client is large).
-    client: std::sync::Arc<redis::Client>,
-    conn: ConnectionManager,
+    /// Where the revocation subscriber connects.
+    pubsub: std::sync::Arc<PubSubSource>,
+    conn: Conn,
     keys: Keys,
     timeout: Duration,
 }
@@ -140,18 +147,10 @@ impl RedisStore {
                 "redis key prefix must be 1-64 printable characters without braces".into(),
             ));
         }
-        let client = redis::Client::open(cfg.url.as_str())
-            .map_err(|e| StoreError::Unavailable(format!("redis url: {:?}", e.kind())))?;
-        let manager_cfg = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(cfg.timeout))
-            .set_response_timeout(Some(cfg.timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(1));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager_cfg)
-            .map_err(unavailable)?;
+        let (conn, pubsub) = conn::open(&cfg.topology, cfg.timeout)
+            .map_err(|e| StoreError::Unavailable(format!("redis settings: {:?}", e.kind())))?;
         Ok(Self {
-            client: std::sync::Arc::new(client),
+            pubsub,
             conn,
             keys: Keys::new(&cfg.key_prefix),
             timeout: cfg.timeout,
@@ -162,7 +161,7 @@ impl RedisStore {
     /// the shared connection.
     async fn call<T, F, Fut>(&self, f: F) -> Result<T, StoreError>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Conn) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         match tokio::time::timeout(self.timeout, f(self.conn.clone())).await {
@@ -181,7 +180,8 @@ impl RedisStore {
             .await
     }
 
-    /// Runs one pipeline (one round trip) under the timeout.
+    /// Runs one pipeline (one round trip) under the timeout. Its commands
+    /// must share one Cluster slot.
     async fn pipeline<T: redis::FromRedisValue>(
         &self,
         pipe: redis::Pipeline,
@@ -195,7 +195,7 @@ impl RedisStore {
         &self,
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, StoreError> {
-        self.call(|mut c| async move { inv.invoke_async(&mut c).await })
+        self.call(|mut c| async move { sentinel::invoke(&inv, &mut c).await })
             .await
     }
 }
@@ -304,3 +304,10 @@ impl SessionStore for RedisStore {
 
 #[cfg(test)]
 mod tests;
+
+/// Private Redis deployments (Cluster, Sentinel) for unit tests; the
+/// integration tests use the same file.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../../tests/it/common/redis_procs.rs"]
+mod procs;

@@ -233,7 +233,9 @@ impl RedisStore {
     }
 
     /// Sessions live at `now`: the expiry index past `now` in batches, each
-    /// batch's session hashes read in one pipelined round trip.
+    /// batch's session hashes read concurrently (one pipelined burst on the
+    /// multiplexed connection; not one Redis pipeline, whose commands would
+    /// span many Cluster slots).
     pub(super) async fn count_live_sessions(&self, now: u64) -> Result<u64, StoreError> {
         let expiries = self.keys.expiries();
         let (mut live, mut offset) = (0, 0);
@@ -242,16 +244,14 @@ impl RedisStore {
             cmd.arg(&expiries).arg(format!("({now}")).arg("+inf");
             cmd.arg("LIMIT").arg(offset).arg(PURGE_BATCH);
             let batch: Vec<String> = self.query(cmd).await?;
-            let mut pipe = redis::pipe();
-            for sid in batch.iter().filter(|sid| well_formed_id(sid)) {
-                pipe.cmd("HGETALL").arg(self.keys.session(sid));
-            }
-            if !pipe.is_empty() {
-                let rows: Vec<Vec<String>> = self.pipeline(pipe).await?;
-                for flat in rows {
-                    if keys::session_from_flat(flat)?.is_some_and(|s| s.is_live(now)) {
-                        live += 1;
-                    }
+            let reads = batch.iter().filter(|sid| well_formed_id(sid)).map(|sid| {
+                let mut get = redis::cmd("HGETALL");
+                get.arg(self.keys.session(sid));
+                self.query::<Vec<String>>(get)
+            });
+            for flat in futures_util::future::try_join_all(reads).await? {
+                if keys::session_from_flat(flat)?.is_some_and(|s| s.is_live(now)) {
+                    live += 1;
                 }
             }
             if batch.len() < PURGE_BATCH {

@@ -121,7 +121,9 @@ mod tests {
     async fn store() -> (RedisStore, String) {
         let prefix = format!("pc-test-{:016x}", rand::random::<u64>());
         let store = RedisStore::connect(RedisSettings {
-            url: "redis://127.0.0.1:6379".into(),
+            topology: crate::session::RedisTopology::Standalone {
+                url: "redis://127.0.0.1:6379".into(),
+            },
             key_prefix: prefix.clone(),
             timeout: Duration::from_secs(2),
         })

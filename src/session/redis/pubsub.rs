@@ -3,6 +3,12 @@
 //! Pub/sub delivers at most once and only to connected subscribers, so after
 //! every (re)subscription the subscriber gets [`RevocationEvent::Resync`]
 //! and re-reads [`SessionStore::revoked_since`](crate::session::SessionStore::revoked_since).
+//!
+//! Where it subscribes depends on the deployment: the one server, the
+//! primary the sentinels name at each attempt (a failover closes the old
+//! primary's connections, so the subscriber moves and resyncs), or one
+//! Cluster node (PUBLISH reaches every node; a dead node's successor in the
+//! seed list is tried next).
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +17,7 @@ use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::mpsc;
 
 use super::RedisStore;
+use super::conn::PubSubSource;
 use crate::session::{StoreError, well_formed_id};
 
 /// First wait before reconnecting; doubles up to [`MAX_BACKOFF`].
@@ -57,7 +64,7 @@ impl RedisStore {
     pub fn subscribe_revocations(&self) -> mpsc::Receiver<RevocationEvent> {
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         let sub = Subscriber {
-            client: std::sync::Arc::clone(&self.client),
+            source: std::sync::Arc::clone(&self.pubsub),
             channel: self.keys.channel(),
             timeout: self.timeout,
         };
@@ -73,7 +80,7 @@ impl RedisStore {
 
 /// The background subscriber's settings.
 struct Subscriber {
-    client: std::sync::Arc<redis::Client>,
+    source: std::sync::Arc<PubSubSource>,
     channel: String,
     timeout: Duration,
 }
@@ -109,7 +116,10 @@ impl Subscriber {
     /// A subscribed pub/sub connection, or `None` within the timeout.
     async fn subscribe(&self) -> Option<(PubSubSink, PubSubStream)> {
         let attempt = async {
-            let (mut sink, stream) = self.client.get_async_pubsub().await?.split();
+            // Asked again at every attempt: after a failover (Sentinel) or a
+            // node's death (Cluster) the next attempt goes elsewhere.
+            let client = self.source.client().await?;
+            let (mut sink, stream) = client.get_async_pubsub().await?.split();
             sink.subscribe(&self.channel).await?;
             Ok::<_, redis::RedisError>((sink, stream))
         };
@@ -133,8 +143,10 @@ impl Subscriber {
     ) -> bool {
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        let mut moves = self.source.moves();
         loop {
             tokio::select! {
+                () = moved(&mut moves) => return true,
                 msg = stream.next() => {
                     let Some(msg) = msg else { return true };
                     let Ok(sid) = msg.get_payload::<String>() else { continue };
@@ -152,4 +164,14 @@ impl Subscriber {
             }
         }
     }
+}
+
+/// Resolves when `moves` changes (the primary moved); never without one.
+async fn moved(moves: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    if let Some(rx) = moves
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }

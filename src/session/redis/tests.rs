@@ -15,7 +15,7 @@ const SLACK: Duration = Duration::from_millis(400);
 
 fn settings(url: String, prefix: &str, timeout: Duration) -> RedisSettings {
     RedisSettings {
-        url,
+        topology: RedisTopology::Standalone { url },
         key_prefix: prefix.into(),
         timeout,
     }

@@ -11,6 +11,7 @@ pub mod forward_auth;
 pub mod jose;
 pub mod ops;
 pub mod raw;
+pub mod redis_procs;
 pub mod redis_util;
 pub mod session;
 pub mod upstream;
