@@ -6,6 +6,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
 
+use super::pages::Notice;
 use super::password::Password;
 use super::service::{AuthService, Issued, LoginError};
 use super::users::Users;
@@ -59,6 +60,9 @@ struct BadRequest {
 /// Handles `POST /auth/login`.
 pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
     if let Err(limited) = svc.limiter().check_ip(Kind::LoginIp, ctx.client_ip).await {
+        if is_form(req.headers()) {
+            return rate_limited_page("login_ip", limited, "", "/");
+        }
         return too_many_requests("login_ip", limited);
     }
     let (parts, body) = req.into_parts();
@@ -75,14 +79,17 @@ pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Respo
     if let Err(bad) = validate(&form) {
         return bad_request(&bad, is_form(&parts.headers));
     }
+    let return_path = return_to::sanitize(form.return_to.as_deref());
     if let Err(limited) = svc
         .limiter()
         .check(Kind::LoginAccount, &form.username)
         .await
     {
+        if mode == Mode::Form {
+            return rate_limited_page("login_account", limited, &form.username, &return_path);
+        }
         return too_many_requests("login_account", limited);
     }
-    let return_path = return_to::sanitize(form.return_to.as_deref());
     let result = match svc
         .check_password(&form.username, Password::new(form.password))
         .await
@@ -274,7 +281,7 @@ fn is_form(h: &HeaderMap) -> bool {
 
 fn bad_request(bad: &BadRequest, form: bool) -> Response<Body> {
     if form {
-        return pages::login(StatusCode::BAD_REQUEST, Some(bad.message), "", "/");
+        return pages::login(StatusCode::BAD_REQUEST, Notice::Error(bad.message), "", "/");
     }
     let mut resp = json(
         StatusCode::BAD_REQUEST,
@@ -327,6 +334,17 @@ fn failure(
 ) -> Response<Body> {
     if let LoginError::Busy | LoginError::StoreDown = e {
         tracing::warn!(event = "auth.login.failure", reason = %e, client = %ctx.client_ip, "login refused: try again later");
+        if mode == Mode::Form {
+            return with_retry_after(
+                pages::login(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Notice::Error(UNAVAILABLE_TEXT),
+                    username,
+                    return_path,
+                ),
+                UNAVAILABLE_RETRY_SECS,
+            );
+        }
         return unavailable();
     }
     if let LoginError::Internal(msg) = e {
@@ -346,7 +364,7 @@ fn failure(
         ),
         Mode::Form => pages::login(
             StatusCode::UNAUTHORIZED,
-            Some("Invalid username or password."),
+            Notice::Error(FAILED_TEXT),
             username,
             return_path,
         ),
@@ -355,6 +373,39 @@ fn failure(
 
 /// 429 with `Retry-After`, logged as `auth.security.rate_limit`.
 pub fn too_many_requests(limit: &'static str, limited: ratelimit::Limited) -> Response<Body> {
+    let secs = log_rate_limit(limit, &limited);
+    let resp = json_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many requests; retry later",
+    );
+    with_retry_after(resp, secs)
+}
+
+/// The 429 of a form login: the login page saying, in plain words, how long
+/// to wait.
+fn rate_limited_page(
+    limit: &'static str,
+    limited: ratelimit::Limited,
+    username: &str,
+    return_path: &str,
+) -> Response<Body> {
+    let secs = log_rate_limit(limit, &limited);
+    let text = format!(
+        "Too many sign-in attempts. Please wait {} and try again.",
+        wait_words(secs)
+    );
+    let page = pages::login(
+        StatusCode::TOO_MANY_REQUESTS,
+        Notice::Error(&text),
+        username,
+        return_path,
+    );
+    with_retry_after(page, secs)
+}
+
+/// Logs a refusal by a rate limit; returns the whole seconds to wait.
+fn log_rate_limit(limit: &'static str, limited: &ratelimit::Limited) -> u64 {
     let secs = limited.retry_after.as_secs().max(1);
     tracing::warn!(
         event = "auth.security.rate_limit",
@@ -362,27 +413,45 @@ pub fn too_many_requests(limit: &'static str, limited: ratelimit::Limited) -> Re
         retry_after_secs = secs,
         "rate limit exceeded"
     );
-    let mut resp = json_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "too many requests; retry later",
-    );
+    secs
+}
+
+/// "a few seconds", "about 3 minutes": a wait as people say it.
+fn wait_words(secs: u64) -> String {
+    match secs {
+        0..=10 => "a few seconds".to_string(),
+        11..=59 => format!("{secs} seconds"),
+        60..=119 => "about a minute".to_string(),
+        s => format!("about {} minutes", s.div_ceil(60)),
+    }
+}
+
+fn with_retry_after(mut resp: Response<Body>, secs: u64) -> Response<Body> {
     if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }
 
+/// What a failed form login says: the same for an unknown user, a wrong
+/// password, a disabled or a locked account (which accounts exist stays
+/// secret), naming the lockout so a locked-out user knows to wait.
+const FAILED_TEXT: &str = "Invalid username or password. After several failed attempts \
+an account is locked for a while: if you are sure of your password, wait a few minutes and try again.";
+/// What a form login says when the hashing pool or the store is saturated or down.
+const UNAVAILABLE_TEXT: &str =
+    "Signing in is temporarily unavailable. Please try again in a few seconds.";
+/// `Retry-After` of a 503.
+const UNAVAILABLE_RETRY_SECS: u64 = 2;
+
 /// 503 with `Retry-After`: the hashing pool or the store is saturated or down.
 pub fn unavailable() -> Response<Body> {
-    let mut resp = json_error(
+    let resp = json_error(
         StatusCode::SERVICE_UNAVAILABLE,
         "unavailable",
         "temporarily unavailable; retry shortly",
     );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, http::HeaderValue::from_static("2"));
-    resp
+    with_retry_after(resp, UNAVAILABLE_RETRY_SECS)
 }
 
 fn redirect_see_other(location: &str) -> Response<Body> {
@@ -393,18 +462,25 @@ fn redirect_see_other(location: &str) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(body::empty()))
 }
 
-/// Handles `GET /auth/login?return_to=...`.
+/// Handles `GET /auth/login?return_to=...` (and `signed_out=1` after a
+/// sign-out).
 pub fn get(query: Option<&str>) -> Response<Body> {
-    let ret = query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "return_to")
-            .map(|(_, v)| v.into_owned())
-    });
+    let param = |name: &str| {
+        query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let notice = match param("signed_out").as_deref() {
+        Some("1") => Notice::Info("You have signed out."),
+        _ => Notice::None,
+    };
     pages::login(
         StatusCode::OK,
-        None,
+        notice,
         "",
-        &return_to::sanitize(ret.as_deref()),
+        &return_to::sanitize(param("return_to").as_deref()),
     )
 }
 
@@ -416,6 +492,15 @@ mod tests {
         parse_json(body.as_bytes())
             .map(|f| (f.username, f.password))
             .map_err(|bad| bad.field)
+    }
+
+    /// Waits read as people say them.
+    #[test]
+    fn waits_in_words() {
+        assert_eq!(wait_words(1), "a few seconds");
+        assert_eq!(wait_words(42), "42 seconds");
+        assert_eq!(wait_words(60), "about a minute");
+        assert_eq!(wait_words(121), "about 3 minutes");
     }
 
     /// Only a JSON object with both fields is a login; arrays, repeated or

@@ -38,6 +38,10 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
         Ok((id, _)) => id,
         Err(mut resp) => {
             if resp.status() == StatusCode::UNAUTHORIZED {
+                // Already signed out: a browser lands where a sign-out would.
+                if wants_html(headers) {
+                    resp = see_other(SIGNED_OUT);
+                }
                 cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
             }
             return resp;
@@ -61,13 +65,16 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     };
     tracing::info!(event, user = %id.user, sid = %id.session, revoked, "signed out");
     let mut resp = if wants_html(headers) {
-        see_other("/auth/login")
+        see_other(SIGNED_OUT)
     } else {
         json(StatusCode::OK, &serde_json::json!({ "revoked": revoked }))
     };
     cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
     resp
 }
+
+/// Where a browser lands after signing out: the login page, saying so.
+const SIGNED_OUT: &str = "/auth/login?signed_out=1";
 
 fn wants_html(h: &HeaderMap) -> bool {
     h.get(header::ACCEPT)
@@ -83,14 +90,20 @@ fn see_other(location: &'static str) -> Response<Body> {
     resp
 }
 
-/// The page behind the documented sign-out link.
+/// The page behind the documented sign-out link: signing out takes a
+/// click on a form (POST), never a mere GET.
 pub fn confirm_page() -> Response<Body> {
     super::pages::page(
         StatusCode::OK,
         "Sign out",
-        "<h1>Sign out</h1><form method=\"post\" action=\"/auth/logout\">\
-<p><button type=\"submit\">Sign out of this device</button></p></form>\
+        "<h1>Sign out?</h1>\
+<p>You will need your password to sign in again on this device.</p>\
+<div class=\"actions\"><form method=\"post\" action=\"/auth/logout\">\
+<button type=\"submit\" id=\"sign-out\">Sign out</button></form>\
+<a href=\"/\">Cancel</a></div><hr>\
+<p class=\"muted\">Signed in elsewhere too? <a href=\"/auth/account\">Your sessions</a> \
+lists every device, or sign out of all of them at once.</p>\
 <form method=\"post\" action=\"/auth/logout-all\">\
-<p><button type=\"submit\">Sign out everywhere</button></p></form>",
+<button class=\"secondary\" type=\"submit\" id=\"sign-out-everywhere\">Sign out everywhere</button></form>",
     )
 }

@@ -1,6 +1,7 @@
 //! Authentication: passwords, users, signing keys, JWTs, the fingerprint
 //! cookie, login and per-request verification.
 
+pub mod account;
 pub mod b64;
 pub mod cookie_names;
 pub mod fingerprint;
@@ -18,6 +19,7 @@ pub mod rotation;
 pub mod service;
 pub mod sessions_api;
 pub mod strict_json;
+pub mod user_agent;
 pub mod users;
 pub mod verified_cache;
 pub mod verify;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod auth;
+pub mod browser;
 pub mod flows;
 pub mod forward_auth;
 pub mod jose;
