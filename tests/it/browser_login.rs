@@ -132,3 +132,50 @@ async fn sign_out_link_asks_first() {
     b.wait_path("/auth/login").await;
     b.close().await;
 }
+
+/// A form login refused by the rate limit is the login page saying in
+/// plain words how long to wait (429 with `Retry-After`), the username kept.
+#[tokio::test]
+async fn rate_limit_is_told_in_plain_words() {
+    if !browser::available() {
+        return;
+    }
+    let gw = Gateway::start_with_users("[rate_limit]\nlogin_per_account = 1", &[ALICE]).await;
+    let b = Browser::start().await;
+    b.goto(&gw.url("/auth/login")).await;
+    b.fill("#username", "alice").await;
+    b.fill("#password", "wrong-password-1").await;
+    b.click("button[type=submit]").await;
+    assert!(
+        b.text("#error")
+            .await
+            .starts_with("Invalid username or password.")
+    );
+    b.fill("#password", "wrong-password-2").await;
+    b.click("button[type=submit]").await;
+    b.wait_text("#error", "Too many sign-in attempts. Please wait ")
+        .await;
+    let kept = b.client.find(Locator::Id("username")).await.unwrap();
+    assert_eq!(kept.prop("value").await.unwrap().as_deref(), Some("alice"));
+    b.screenshot("login-rate-limited").await;
+    b.close().await;
+
+    let resp = gw
+        .client()
+        .post(gw.url("/auth/login"))
+        .header("origin", format!("https://localhost:{}", gw.addr.port()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=alice&password=whatever-it-is")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("Too many sign-in attempts.")
+    );
+}

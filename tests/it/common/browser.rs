@@ -146,6 +146,24 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 10 s) until the element `css` has text starting with
+    /// `prefix` (a form post's answer replacing a page with the same ids).
+    pub async fn wait_text(&self, css: &str, prefix: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..200 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = el.text().await
+            {
+                if text.starts_with(prefix) {
+                    return text;
+                }
+                last = text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} says {last:?}, not {prefix:?}...");
+    }
+
     /// Types `text` into the field `css`.
     pub async fn fill(&self, css: &str, text: &str) {
         let el = self
