@@ -211,7 +211,7 @@ fn time_html(unix: u64, now: u64) -> String {
     };
     format!(
         "<time datetime=\"{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z\">{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}</time> \
-<span class=\"muted\">({ago})</span>",
+<span class=\"muted ago\">{ago}</span>",
         y = t.year(),
         mo = u8::from(t.month()),
         d = t.day(),
@@ -286,7 +286,7 @@ mod tests {
         assert!(html.contains("Firefox 128 on Windows"));
         assert!(html.contains("&lt;x&gt;") && !html.contains("<x>"));
         assert!(html.contains("2023-11-14 22:13</time>"));
-        assert!(html.contains("(2 minutes ago)"));
+        assert!(html.contains(">2 minutes ago</span>"));
         assert!(html.contains("/auth/account/revoke-others"));
         assert!(!html.contains("style="));
 

@@ -19,6 +19,33 @@ async fn rows(b: &Browser) -> Vec<(bool, String)> {
     out
 }
 
+/// Waits (up to 10 s) until the page lists `n` sessions; tolerates the
+/// page being replaced meanwhile (a form post and its redirect).
+async fn wait_rows(b: &Browser, n: usize) -> Vec<(bool, String)> {
+    let mut last = Vec::new();
+    for _ in 0..200 {
+        let found = b.client.find_all(Locator::Css("tr.session")).await;
+        if let Ok(found) = found
+            && found.len() == n
+        {
+            let mut out = Vec::new();
+            for row in found {
+                let (Ok(current), Ok(text)) = (row.attr("data-current").await, row.text().await)
+                else {
+                    break;
+                };
+                out.push((current.as_deref() == Some("true"), text));
+            }
+            if out.len() == n {
+                return out;
+            }
+            last = out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the account page does not list {n} sessions: {last:?}");
+}
+
 async fn signed_in_browser(gw: &Gateway) -> Browser {
     let b = Browser::start().await;
     b.goto(&gw.url("/auth/account")).await;
@@ -50,20 +77,22 @@ async fn account_page_signs_out_another_browser() {
     }
     assert!(listed[0].1.contains("This device"));
     a.screenshot("account").await;
+    a.client.set_window_size(390, 844).await.unwrap();
+    a.screenshot("account-narrow").await;
+    a.client.set_window_size(1280, 900).await.unwrap();
 
     a.click("tr.session[data-current='false'] button").await;
-    a.wait_path("/auth/account").await;
-    assert_eq!(rows(&a).await.len(), 1, "the other session is gone");
+    let left = wait_rows(&a, 1).await;
+    assert!(left[0].0, "this device is the one left");
     b.goto(&gw.url("/")).await;
     b.wait_path("/auth/login").await;
 
     // B signs in again; A signs out every other session.
     b.sign_in(ALICE.0, ALICE.1).await;
     a.client.refresh().await.unwrap();
-    assert_eq!(rows(&a).await.len(), 2);
+    wait_rows(&a, 2).await;
     a.click("#sign-out-others").await;
-    a.wait_path("/auth/account").await;
-    assert_eq!(rows(&a).await.len(), 1);
+    assert!(wait_rows(&a, 1).await[0].0);
     b.goto(&gw.url("/")).await;
     b.wait_path("/auth/login").await;
     a.goto(&gw.url("/")).await;
