@@ -8,13 +8,17 @@ use serde::Deserialize;
 
 use super::pages::Notice;
 use super::password::Password;
+use super::refusals::{
+    FAILED_TEXT, UNAVAILABLE_RETRY_SECS, UNAVAILABLE_TEXT, rate_limited_page, with_retry_after,
+};
+pub use super::refusals::{too_many_requests, unavailable};
 use super::service::{AuthService, Issued, LoginError};
 use super::users::Users;
 use super::{cookie_names, pages, return_to};
 use crate::body::{self, Body};
 use crate::gateway::endpoints::Ctx;
 use crate::gateway::respond::{json, json_error};
-use crate::ratelimit::{self, Kind};
+use crate::ratelimit::Kind;
 use crate::session::refresh_token::RefreshToken;
 use crate::telemetry::metrics::LoginStatus;
 
@@ -371,89 +375,6 @@ fn failure(
     }
 }
 
-/// 429 with `Retry-After`, logged as `auth.security.rate_limit`.
-pub fn too_many_requests(limit: &'static str, limited: ratelimit::Limited) -> Response<Body> {
-    let secs = log_rate_limit(limit, &limited);
-    let resp = json_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "too many requests; retry later",
-    );
-    with_retry_after(resp, secs)
-}
-
-/// The 429 of a form login: the login page saying, in plain words, how long
-/// to wait.
-fn rate_limited_page(
-    limit: &'static str,
-    limited: ratelimit::Limited,
-    username: &str,
-    return_path: &str,
-) -> Response<Body> {
-    let secs = log_rate_limit(limit, &limited);
-    let text = format!(
-        "Too many sign-in attempts. Please wait {} and try again.",
-        wait_words(secs)
-    );
-    let page = pages::login(
-        StatusCode::TOO_MANY_REQUESTS,
-        Notice::Error(&text),
-        username,
-        return_path,
-    );
-    with_retry_after(page, secs)
-}
-
-/// Logs a refusal by a rate limit; returns the whole seconds to wait.
-fn log_rate_limit(limit: &'static str, limited: &ratelimit::Limited) -> u64 {
-    let secs = limited.retry_after.as_secs().max(1);
-    tracing::warn!(
-        event = "auth.security.rate_limit",
-        limit,
-        retry_after_secs = secs,
-        "rate limit exceeded"
-    );
-    secs
-}
-
-/// "a few seconds", "about 3 minutes": a wait as people say it.
-fn wait_words(secs: u64) -> String {
-    match secs {
-        0..=10 => "a few seconds".to_string(),
-        11..=59 => format!("{secs} seconds"),
-        60..=119 => "about a minute".to_string(),
-        s => format!("about {} minutes", s.div_ceil(60)),
-    }
-}
-
-fn with_retry_after(mut resp: Response<Body>, secs: u64) -> Response<Body> {
-    if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
-
-/// What a failed form login says: the same for an unknown user, a wrong
-/// password, a disabled or a locked account (which accounts exist stays
-/// secret), naming the lockout so a locked-out user knows to wait.
-const FAILED_TEXT: &str = "Invalid username or password. After several failed attempts \
-an account is locked for a while: if you are sure of your password, wait a few minutes and try again.";
-/// What a form login says when the hashing pool or the store is saturated or down.
-const UNAVAILABLE_TEXT: &str =
-    "Signing in is temporarily unavailable. Please try again in a few seconds.";
-/// `Retry-After` of a 503.
-const UNAVAILABLE_RETRY_SECS: u64 = 2;
-
-/// 503 with `Retry-After`: the hashing pool or the store is saturated or down.
-pub fn unavailable() -> Response<Body> {
-    let resp = json_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "temporarily unavailable; retry shortly",
-    );
-    with_retry_after(resp, UNAVAILABLE_RETRY_SECS)
-}
-
 fn redirect_see_other(location: &str) -> Response<Body> {
     Response::builder()
         .status(StatusCode::SEE_OTHER)
@@ -492,15 +413,6 @@ mod tests {
         parse_json(body.as_bytes())
             .map(|f| (f.username, f.password))
             .map_err(|bad| bad.field)
-    }
-
-    /// Waits read as people say them.
-    #[test]
-    fn waits_in_words() {
-        assert_eq!(wait_words(1), "a few seconds");
-        assert_eq!(wait_words(42), "42 seconds");
-        assert_eq!(wait_words(60), "about a minute");
-        assert_eq!(wait_words(121), "about 3 minutes");
     }
 
     /// Only a JSON object with both fields is a login; arrays, repeated or

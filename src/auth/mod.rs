@@ -14,6 +14,7 @@ pub mod logout;
 pub mod pages;
 pub mod password;
 pub mod refresh;
+pub mod refusals;
 pub mod return_to;
 pub mod rotation;
 pub mod service;

@@ -37,6 +37,7 @@ mod proxy_redirect;
 mod proxy_routing;
 mod proxy_streaming;
 mod proxy_websocket;
+mod session_account_forms;
 mod session_browser;
 mod session_durability;
 mod session_inline_cookies;

@@ -1,0 +1,113 @@
+//! The account page's forms over plain HTTPS (the browser tests cover the
+//! happy path): another site's post is refused and changes nothing,
+//! another user's session id revokes nothing, a form without a session is
+//! 400, and a signed-out caller is sent to the login page.
+
+use crate::common;
+
+use common::Gateway;
+use common::auth::{ALICE, BOB};
+use common::session::Jar;
+use reqwest::StatusCode;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn post_form(
+    gw: &Gateway,
+    path: &str,
+    jar: &Jar,
+    origin: &str,
+    body: &str,
+) -> reqwest::Response {
+    gw.client()
+        .post(gw.url(path))
+        .header("origin", origin)
+        .header("accept", "text/html")
+        .header("content-type", FORM)
+        .header("cookie", jar.header())
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn sessions_of(gw: &Gateway, jar: &Jar) -> Vec<String> {
+    let list: serde_json::Value = gw
+        .client()
+        .get(gw.url("/auth/sessions"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Refusals: cross-site posts (403, nothing revoked), another user's
+/// session (303 back, nothing revoked), no `session` field (400), and no
+/// session at all (303 to the login page, returning to the account page).
+#[tokio::test]
+async fn account_forms_refuse_what_they_must() {
+    let gw = Gateway::start_with_users("", &[ALICE, BOB]).await;
+    let laptop = gw.sign_in_as(ALICE, "laptop").await;
+    let _phone = gw.sign_in_as(ALICE, "phone").await;
+    let bob = gw.sign_in(BOB).await;
+    let bob_sid = sessions_of(&gw, &bob.jar).await.remove(0);
+    let alice_sids = sessions_of(&gw, &laptop.jar).await;
+    assert_eq!(alice_sids.len(), 2);
+
+    let evil = "https://evil.example";
+    for (path, body) in [
+        ("/auth/account/revoke-others", String::new()),
+        ("/auth/account/revoke", format!("session={}", alice_sids[1])),
+    ] {
+        let resp = post_form(&gw, path, &laptop.jar, evil, &body).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        sessions_of(&gw, &laptop.jar).await.len(),
+        2,
+        "nothing revoked"
+    );
+
+    let origin = gw.origin();
+    let body = format!("session={bob_sid}");
+    let resp = post_form(&gw, "/auth/account/revoke", &laptop.jar, &origin, &body).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/auth/account");
+    assert_eq!(
+        sessions_of(&gw, &bob.jar).await,
+        vec![bob_sid],
+        "bob untouched"
+    );
+
+    for body in ["", "session=", "session=a&session=b"] {
+        let resp = post_form(&gw, "/auth/account/revoke", &laptop.jar, &origin, body).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body:?}");
+    }
+
+    let nobody = Jar::default();
+    for path in ["/auth/account/revoke-others", "/auth/account/revoke"] {
+        let resp = post_form(&gw, path, &nobody, &origin, "session=x").await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            resp.headers()["location"],
+            "/auth/login?return_to=%2Fauth%2Faccount"
+        );
+    }
+    let page = gw
+        .client()
+        .get(gw.url("/auth/account"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sessions_of(&gw, &laptop.jar).await.len(), 2);
+}
