@@ -111,3 +111,25 @@ async fn account_forms_refuse_what_they_must() {
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert_eq!(sessions_of(&gw, &laptop.jar).await.len(), 2);
 }
+
+/// Signing out this device from its own row is a sign-out: cookies
+/// cleared, the login page saying so, and the session refused next.
+#[tokio::test]
+async fn own_row_signs_this_device_out() {
+    let gw = Gateway::start_with_users("", &[ALICE]).await;
+    let laptop = gw.sign_in_as(ALICE, "laptop").await;
+    let sid = common::flows::sid_of(&gw, &laptop).await;
+    let body = format!("session={sid}");
+    let resp = post_form(
+        &gw,
+        "/auth/account/revoke",
+        &laptop.jar,
+        &gw.origin(),
+        &body,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(resp.headers()["location"], "/auth/login?signed_out=1");
+    assert!(common::session::clears_session_cookies(resp.headers()));
+    assert_eq!(gw.whoami(&laptop).await, Err(StatusCode::UNAUTHORIZED));
+}
