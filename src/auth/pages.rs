@@ -97,6 +97,11 @@ pub fn login(
             escape(i)
         ),
     };
+    // Screen readers tie the fields to the error that concerns them.
+    let described = match notice {
+        Notice::Error(_) => " aria-describedby=\"error\"",
+        _ => "",
+    };
     // The field that needs the user next gets the focus.
     let (user_focus, pass_focus) = if username.is_empty() {
         (" autofocus", "")
@@ -109,10 +114,10 @@ pub fn login(
 <input type=\"hidden\" name=\"return_to\" value=\"{ret}\">\
 <div class=\"field\"><label for=\"username\">Username</label>\
 <input id=\"username\" name=\"username\" type=\"text\" autocomplete=\"username\" autocapitalize=\"none\" \
-spellcheck=\"false\" required maxlength=\"64\" value=\"{user}\"{user_focus}></div>\
+spellcheck=\"false\" required maxlength=\"64\" value=\"{user}\"{described}{user_focus}></div>\
 <div class=\"field\"><label for=\"password\">Password</label>\
 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" \
-required maxlength=\"1024\"{pass_focus}></div>\
+required maxlength=\"1024\"{described}{pass_focus}></div>\
 <button class=\"block\" type=\"submit\">Sign in</button>\
 </form>",
         ret = escape(return_to),
@@ -164,7 +169,9 @@ mod tests {
                 && html.contains("autocomplete=\"current-password\"")
         );
         // With the username kept, the password gets the focus.
-        assert!(html.contains("current-password\" required maxlength=\"1024\" autofocus>"));
+        assert!(html.contains(
+            "current-password\" required maxlength=\"1024\" aria-describedby=\"error\" autofocus>"
+        ));
         for inline in [
             "<script",
             "style=",

@@ -22,6 +22,12 @@ async fn login_returns_to_the_page_asked_for() {
         return;
     }
     let gw = Gateway::start_with_users("", &[ALICE]).await;
+    let page = gw.client().get(gw.url("/auth/login")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     let b = Browser::start().await;
     b.goto(&gw.url("/reports/q3?year=2026")).await;
     b.wait_path("/auth/login?return_to=").await;
