@@ -4,10 +4,11 @@
 //! (`POST /auth/logout-all`).
 //!
 //! CSRF: these posts go through the gateway's same-origin check
-//! (`Origin`, else `Sec-Fetch-Site`) like every state-changing endpoint, and
+//! (`Origin`, else `Sec-Fetch-Site`) like every state-changing endpoint,
 //! the session cookies are `SameSite=Strict`, so another site's form
-//! carries none. Identification, listing and revocation are those of the
-//! JSON endpoints ([`super::sessions_api`], [`super::logout`]).
+//! carries none, and each form carries its session's token
+//! ([`super::form_token`]). Identification, listing and revocation are
+//! those of the JSON endpoints ([`super::sessions_api`], [`super::logout`]).
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
@@ -19,7 +20,7 @@ use super::logout::identify;
 use super::pages::{escape, wide_page};
 use super::service::AuthService;
 use super::sessions_api::{revoke_own, with_cookies};
-use super::{cookie_names, user_agent};
+use super::{cookie_names, form_token, user_agent};
 use crate::body::{self, Body};
 use crate::session::Session;
 
@@ -35,22 +36,28 @@ pub async fn page(svc: &AuthService, headers: &HeaderMap) -> Response<Body> {
         Err(resp) => return resp,
     };
     let resp = match svc.sessions().list(&id.user).await {
-        Ok(sessions) => render(&id, sessions, svc.clock_unix()),
+        Ok(sessions) => match sessions.iter().find(|s| s.id == id.session) {
+            Some(this) => {
+                let token = form_token::issue(this);
+                render(&id, &token, sessions, svc.clock_unix())
+            }
+            // Ended between the token check and the listing.
+            None => return to_login(svc),
+        },
         Err(_) => unavailable_page(),
     };
     with_cookies(resp, cookies)
 }
 
-/// `POST /auth/account/revoke` with the form field `session`: signs that
-/// session out; back to the account page, or to the login page when it was
-/// this one.
+/// `POST /auth/account/revoke` with the form fields `session` and `csrf`:
+/// signs that session out; back to the account page, or to the login page
+/// when it was this one.
 pub async fn revoke_one(svc: &AuthService, req: Request<Incoming>) -> Response<Body> {
-    let (parts, body) = req.into_parts();
-    let (id, cookies) = match signed_in(svc, &parts.headers).await {
-        Ok(pair) => pair,
+    let (id, cookies, form) = match checked_form(svc, req).await {
+        Ok(checked) => checked,
         Err(resp) => return resp,
     };
-    let Some(sid) = read_session_field(body).await else {
+    let Some(sid) = form.session else {
         let resp = wide_page(
             StatusCode::BAD_REQUEST,
             "Bad request",
@@ -67,10 +74,11 @@ pub async fn revoke_one(svc: &AuthService, req: Request<Incoming>) -> Response<B
     }
 }
 
-/// `POST /auth/account/revoke-others`: signs out every session but this one.
-pub async fn revoke_others(svc: &AuthService, headers: &HeaderMap) -> Response<Body> {
-    let (id, cookies) = match signed_in(svc, headers).await {
-        Ok(pair) => pair,
+/// `POST /auth/account/revoke-others` (field `csrf`): signs out every
+/// session but this one.
+pub async fn revoke_others(svc: &AuthService, req: Request<Incoming>) -> Response<Body> {
+    let (id, cookies, _) = match checked_form(svc, req).await {
+        Ok(checked) => checked,
         Err(resp) => return resp,
     };
     match svc.sessions().revoke_others(&id.user, &id.session).await {
@@ -82,6 +90,63 @@ pub async fn revoke_others(svc: &AuthService, headers: &HeaderMap) -> Response<B
     }
 }
 
+/// The account forms' fields.
+#[derive(Debug, Default)]
+struct AccountForm {
+    session: Option<String>,
+    csrf: Option<String>,
+}
+
+/// The caller and a form whose token is the caller's session's; else the
+/// answer to send (login redirect, 400, 403 or 503).
+async fn checked_form(
+    svc: &AuthService,
+    req: Request<Incoming>,
+) -> Result<(Identity, Vec<HeaderValue>, AccountForm), Response<Body>> {
+    let (parts, body) = req.into_parts();
+    let (id, cookies) = signed_in(svc, &parts.headers).await?;
+    let form = read_form(body).await;
+    let this = match svc.sessions().get(&id.session).await {
+        Ok(Some(this)) => this,
+        Ok(None) => return Err(to_login(svc)),
+        Err(_) => return Err(with_cookies(unavailable_page(), cookies)),
+    };
+    match form {
+        Some(form)
+            if form
+                .csrf
+                .as_deref()
+                .is_some_and(|t| form_token::verify(&this, t)) =>
+        {
+            Ok((id, cookies, form))
+        }
+        Some(_) => {
+            tracing::info!(event = "auth.security.csrf", user = %id.user, sid = %id.session, "account form without its session's token");
+            Err(with_cookies(stale_form_page(), cookies))
+        }
+        None => Err(with_cookies(
+            wide_page(
+                StatusCode::BAD_REQUEST,
+                "Bad request",
+                "<h1>Bad request</h1><p>The form could not be read.</p>\
+<p><a href=\"/auth/account\">Back to your sessions</a></p>",
+            ),
+            cookies,
+        )),
+    }
+}
+
+/// 403 for a form without the right token: most likely a page left open
+/// from an earlier session.
+fn stale_form_page() -> Response<Body> {
+    wide_page(
+        StatusCode::FORBIDDEN,
+        "Form expired",
+        "<h1>This form has expired</h1><p>Nothing was changed. Open your sessions \
+again and repeat what you wanted to do.</p><p><a href=\"/auth/account\">Your sessions</a></p>",
+    )
+}
+
 /// The caller, or the redirect to the login page (which returns here).
 async fn signed_in(
     svc: &AuthService,
@@ -89,13 +154,18 @@ async fn signed_in(
 ) -> Result<(Identity, Vec<HeaderValue>), Response<Body>> {
     identify(svc, headers).await.map_err(|resp| {
         if resp.status() == StatusCode::UNAUTHORIZED {
-            let mut to_login = see_other("/auth/login?return_to=%2Fauth%2Faccount");
-            cookie_names::clear(to_login.headers_mut(), svc.settings().browser_mode);
-            to_login
+            to_login(svc)
         } else {
             unavailable_page()
         }
     })
+}
+
+/// To the login page, which returns here; the stale cookies cleared.
+fn to_login(svc: &AuthService) -> Response<Body> {
+    let mut resp = see_other("/auth/login?return_to=%2Fauth%2Faccount");
+    cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
+    resp
 }
 
 /// This session was signed out from the page: clear the cookies and go to
@@ -106,19 +176,28 @@ fn signed_out(svc: &AuthService) -> Response<Body> {
     resp
 }
 
-/// The `session` field of a small urlencoded form.
-async fn read_session_field(body: Incoming) -> Option<String> {
+/// The fields of a small urlencoded form; `None` when it cannot be read
+/// or repeats a field.
+async fn read_form(body: Incoming) -> Option<AccountForm> {
     let patient = body::Patient::new(body, super::login::BODY_PATIENCE);
     let bytes: Bytes = Limited::new(patient, MAX_FORM)
         .collect()
         .await
         .ok()?
         .to_bytes();
-    let mut found = form_urlencoded::parse(&bytes).filter(|(k, _)| k == "session");
-    match (found.next(), found.next()) {
-        (Some((_, v)), None) if !v.is_empty() => Some(v.into_owned()),
-        _ => None,
+    let mut form = AccountForm::default();
+    for (k, v) in form_urlencoded::parse(&bytes) {
+        let slot = match k.as_ref() {
+            "session" => &mut form.session,
+            form_token::FIELD => &mut form.csrf,
+            _ => continue,
+        };
+        if slot.replace(v.into_owned()).is_some() {
+            return None;
+        }
     }
+    form.session = form.session.filter(|s| !s.is_empty());
+    Some(form)
 }
 
 fn see_other(location: &'static str) -> Response<Body> {
@@ -142,11 +221,16 @@ right now. Please try again in a few seconds.</p><p><a href=\"/auth/account\">Tr
 }
 
 /// The page: this device first, then the most recently active.
-fn render(id: &Identity, mut sessions: Vec<Session>, now: u64) -> Response<Body> {
+fn render(id: &Identity, token: &str, mut sessions: Vec<Session>, now: u64) -> Response<Body> {
+    let token_field = format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        form_token::FIELD,
+        escape(token)
+    );
     sessions.sort_by_key(|s| (s.id != id.session, std::cmp::Reverse(s.last_used)));
     let rows: String = sessions
         .iter()
-        .map(|s| row(s, s.id == id.session, now))
+        .map(|s| row(s, s.id == id.session, &token_field, now))
         .collect();
     let others = sessions.len().saturating_sub(1);
     let body = format!(
@@ -163,16 +247,18 @@ id=\"sign-out-everywhere\">Sign out everywhere</button></form></div>\
 <p class=\"muted\">Times are in UTC. A session ends by itself after a period without use.</p>",
         user = escape(&id.user),
         others_form = if others > 0 {
-            "<form method=\"post\" action=\"/auth/account/revoke-others\"><button class=\"secondary\" \
-type=\"submit\" id=\"sign-out-others\">Sign out all other sessions</button></form>"
+            format!(
+                "<form method=\"post\" action=\"/auth/account/revoke-others\">{token_field}\
+<button class=\"secondary\" type=\"submit\" id=\"sign-out-others\">Sign out all other sessions</button></form>"
+            )
         } else {
-            ""
+            String::new()
         },
     );
     wide_page(StatusCode::OK, "Your sessions", &body)
 }
 
-fn row(s: &Session, current: bool, now: u64) -> String {
+fn row(s: &Session, current: bool, token_field: &str, now: u64) -> String {
     let device = user_agent::parse(&s.user_agent);
     let what = format!("{} on {}", device.browser, device.os);
     let badge = if current {
@@ -191,7 +277,7 @@ fn row(s: &Session, current: bool, now: u64) -> String {
 <td data-label=\"IP address\" class=\"ip\">{ip}</td>\
 <td data-label=\"Signed in\">{created}</td>\
 <td data-label=\"Last active\">{last}</td>\
-<td><form method=\"post\" action=\"/auth/account/revoke\">\
+<td><form method=\"post\" action=\"/auth/account/revoke\">{token_field}\
 <input type=\"hidden\" name=\"session\" value=\"{sid}\">\
 <button class=\"danger\" type=\"submit\" aria-label=\"{label}\">Sign out</button></form></td></tr>",
         ua = escape(&s.user_agent),
@@ -275,7 +361,7 @@ mod tests {
             ),
             session("me", "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", now),
         ];
-        let resp = render(&id, sessions, now);
+        let resp = render(&id, "tok&en", sessions, now);
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let html = String::from_utf8(bytes.to_vec()).unwrap();
         let me = html.find("value=\"me\"").unwrap();
@@ -288,9 +374,18 @@ mod tests {
         assert!(html.contains("2023-11-14 22:13</time>"));
         assert!(html.contains(">2 minutes ago</span>"));
         assert!(html.contains("/auth/account/revoke-others"));
+        // Every form carries the token, escaped.
+        let forms = html.matches("<form method=\"post\"").count();
+        assert_eq!(forms, 4, "two rows, others, everywhere");
+        assert_eq!(
+            html.matches("<input type=\"hidden\" name=\"csrf\" value=\"tok&amp;en\">")
+                .count(),
+            3,
+            "every account form (logout-all is checked by Origin)"
+        );
         assert!(!html.contains("style="));
 
-        let alone = render(&id, vec![session("me", "", now)], now);
+        let alone = render(&id, "t", vec![session("me", "", now)], now);
         let bytes = alone.into_body().collect().await.unwrap().to_bytes();
         let html = String::from_utf8(bytes.to_vec()).unwrap();
         assert!(!html.contains("revoke-others"));

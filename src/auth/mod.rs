@@ -5,6 +5,7 @@ pub mod account;
 pub mod b64;
 pub mod cookie_names;
 pub mod fingerprint;
+pub mod form_token;
 pub mod identity;
 pub mod jwt;
 pub mod keys;

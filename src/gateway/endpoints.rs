@@ -91,9 +91,7 @@ pub async fn handle(
         (_, pages::STYLESHEET_PATH) if get => pages::stylesheet(),
         (_, account::PATH) if get => account::page(auth, req.headers()).await,
         (&Method::POST, "/auth/account/revoke") => account::revoke_one(auth, req).await,
-        (&Method::POST, "/auth/account/revoke-others") => {
-            account::revoke_others(auth, req.headers()).await
-        }
+        (&Method::POST, "/auth/account/revoke-others") => account::revoke_others(auth, req).await,
         (_, "/auth/logout") if get => logout::confirm_page(),
         (&Method::POST, "/auth/logout") => logout::post(auth, req.headers(), false).await,
         (&Method::POST, "/auth/logout-all") => logout::post(auth, req.headers(), true).await,

@@ -1,7 +1,8 @@
 //! The account page's forms over plain HTTPS (the browser tests cover the
-//! happy path): another site's post is refused and changes nothing,
-//! another user's session id revokes nothing, a form without a session is
-//! 400, and a signed-out caller is sent to the login page.
+//! happy path): another site's post is refused and changes nothing, so is
+//! a form without its session's token, another user's session id revokes
+//! nothing, a form without a session is 400, and a signed-out caller is
+//! sent to the login page.
 
 use crate::common;
 
@@ -31,6 +32,23 @@ async fn post_form(
         .expect("request")
 }
 
+/// The form token on `jar`'s account page.
+async fn token_of(gw: &Gateway, jar: &Jar) -> String {
+    let html = gw
+        .client()
+        .get(gw.url("/auth/account"))
+        .header("cookie", jar.header())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find(r#"name="csrf" value=""#).expect("a token field") + 19;
+    let len = html[start..].find('"').expect("end of the token");
+    html[start..start + len].to_string()
+}
+
 async fn sessions_of(gw: &Gateway, jar: &Jar) -> Vec<String> {
     let list: serde_json::Value = gw
         .client()
@@ -50,23 +68,30 @@ async fn sessions_of(gw: &Gateway, jar: &Jar) -> Vec<String> {
         .collect()
 }
 
-/// Refusals: cross-site posts (403, nothing revoked), another user's
+/// Refusals: cross-site posts and forms without this session's token (403,
+/// nothing revoked), another user's
 /// session (303 back, nothing revoked), no `session` field (400), and no
 /// session at all (303 to the login page, returning to the account page).
 #[tokio::test]
 async fn account_forms_refuse_what_they_must() {
     let gw = Gateway::start_with_users("", &[ALICE, BOB]).await;
     let laptop = gw.sign_in_as(ALICE, "laptop").await;
-    let _phone = gw.sign_in_as(ALICE, "phone").await;
+    let phone = gw.sign_in_as(ALICE, "phone").await;
     let bob = gw.sign_in(BOB).await;
+    let token = token_of(&gw, &laptop.jar).await;
+    let phone_token = token_of(&gw, &phone.jar).await;
+    assert_ne!(token, phone_token, "one token per session");
     let bob_sid = sessions_of(&gw, &bob.jar).await.remove(0);
     let alice_sids = sessions_of(&gw, &laptop.jar).await;
     assert_eq!(alice_sids.len(), 2);
 
     let evil = "https://evil.example";
     for (path, body) in [
-        ("/auth/account/revoke-others", String::new()),
-        ("/auth/account/revoke", format!("session={}", alice_sids[1])),
+        ("/auth/account/revoke-others", format!("csrf={token}")),
+        (
+            "/auth/account/revoke",
+            format!("csrf={token}&session={}", alice_sids[1]),
+        ),
     ] {
         let resp = post_form(&gw, path, &laptop.jar, evil, &body).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
@@ -77,8 +102,33 @@ async fn account_forms_refuse_what_they_must() {
         "nothing revoked"
     );
 
+    // Same origin, but without this session's token: a stale or forged form.
     let origin = gw.origin();
-    let body = format!("session={bob_sid}");
+    for body in [
+        String::new(),
+        "csrf=".to_string(),
+        "csrf=AAAA".to_string(),
+        format!("csrf={phone_token}"),
+        format!("csrf={token}x"),
+    ] {
+        let resp = post_form(
+            &gw,
+            "/auth/account/revoke-others",
+            &laptop.jar,
+            &origin,
+            &body,
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{body:?}");
+        assert!(resp.text().await.unwrap().contains("This form has expired"));
+    }
+    assert_eq!(
+        sessions_of(&gw, &laptop.jar).await.len(),
+        2,
+        "nothing revoked"
+    );
+
+    let body = format!("csrf={token}&session={bob_sid}");
     let resp = post_form(&gw, "/auth/account/revoke", &laptop.jar, &origin, &body).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(resp.headers()["location"], "/auth/account");
@@ -88,8 +138,9 @@ async fn account_forms_refuse_what_they_must() {
         "bob untouched"
     );
 
-    for body in ["", "session=", "session=a&session=b"] {
-        let resp = post_form(&gw, "/auth/account/revoke", &laptop.jar, &origin, body).await;
+    for body in ["", "&session=", "&session=a&session=b"] {
+        let body = format!("csrf={token}{body}");
+        let resp = post_form(&gw, "/auth/account/revoke", &laptop.jar, &origin, &body).await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body:?}");
     }
 
@@ -119,7 +170,7 @@ async fn own_row_signs_this_device_out() {
     let gw = Gateway::start_with_users("", &[ALICE]).await;
     let laptop = gw.sign_in_as(ALICE, "laptop").await;
     let sid = common::flows::sid_of(&gw, &laptop).await;
-    let body = format!("session={sid}");
+    let body = format!("csrf={}&session={sid}", token_of(&gw, &laptop.jar).await);
     let resp = post_form(
         &gw,
         "/auth/account/revoke",
