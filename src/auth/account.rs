@@ -209,15 +209,7 @@ fn see_other(location: &'static str) -> Response<Body> {
 }
 
 fn unavailable_page() -> Response<Body> {
-    let mut resp = wide_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Temporarily unavailable",
-        "<h1>Temporarily unavailable</h1><p>Your sessions cannot be shown or changed \
-right now. Please try again in a few seconds.</p><p><a href=\"/auth/account\">Try again</a></p>",
-    );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    resp
+    super::refusals::unavailable_page("Your sessions cannot be shown or changed right now.", PATH)
 }
 
 /// The page: this device first, then the most recently active.

@@ -37,6 +37,9 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     let id = match identify(svc, headers).await {
         Ok((id, _)) => id,
         Err(mut resp) => {
+            if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+                return unavailable_for(headers);
+            }
             if resp.status() == StatusCode::UNAUTHORIZED {
                 // Already signed out: a browser lands where a sign-out would.
                 if wants_html(headers) {
@@ -56,7 +59,7 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
         svc.sessions().revoke(&id.session).await.map(usize::from)
     };
     let Ok(revoked) = result else {
-        return unavailable();
+        return unavailable_for(headers);
     };
     let event = if all {
         "auth.logout.all"
@@ -71,6 +74,17 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     };
     cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
     resp
+}
+
+/// The store is down: JSON for API clients, a page for browsers.
+fn unavailable_for(headers: &HeaderMap) -> Response<Body> {
+    if wants_html(headers) {
+        return super::refusals::unavailable_page(
+            "Signing out is not possible right now.",
+            "/auth/logout",
+        );
+    }
+    unavailable()
 }
 
 /// Where a browser lands after signing out: the login page, saying so.

@@ -82,6 +82,23 @@ pub(super) const UNAVAILABLE_TEXT: &str =
 /// `Retry-After` of a 503.
 pub(super) const UNAVAILABLE_RETRY_SECS: u64 = 2;
 
+/// The 503 of a browser's form post or page: what could not be done, in
+/// plain words, with `Retry-After` and a link to try again.
+pub fn unavailable_page(what: &str, again: &str) -> Response<Body> {
+    let body = format!(
+        "<h1>Temporarily unavailable</h1><p>{} Please try again in a few seconds.</p>\
+<p><a href=\"{}\">Try again</a></p>",
+        pages::escape(what),
+        pages::escape(again)
+    );
+    let page = pages::page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable",
+        &body,
+    );
+    with_retry_after(page, UNAVAILABLE_RETRY_SECS)
+}
+
 /// 503 with `Retry-After`: the hashing pool or the store is saturated or down.
 pub fn unavailable() -> Response<Body> {
     let resp = json_error(

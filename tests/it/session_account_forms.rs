@@ -184,3 +184,56 @@ async fn own_row_signs_this_device_out() {
     assert!(common::session::clears_session_cookies(resp.headers()));
     assert_eq!(gw.whoami(&laptop).await, Err(StatusCode::UNAUTHORIZED));
 }
+
+/// While the store is frozen, a browser's login form, sign-out form and
+/// account page get a 503 page in plain words with `Retry-After`, not
+/// JSON.
+#[tokio::test]
+async fn store_outage_is_told_to_browsers_in_plain_words() {
+    use common::redis_util::{Prefix, RedisServer};
+    let redis = RedisServer::start();
+    let prefix = Prefix::new(&redis.url());
+    let config = common::session::merged(&[
+        &prefix.config(300),
+        "[rate_limit]\nlogin_per_ip = 0\nlogin_per_account = 0",
+    ]);
+    let gw = Gateway::start_with_users(&config, &[ALICE]).await;
+    let s = gw.sign_in(ALICE).await;
+    redis.freeze();
+    let origin = gw.origin();
+    let login = format!("username=alice&password={}&return_to=%2Fx", ALICE.1);
+    for (what, resp) in [
+        (
+            "login",
+            post_form(&gw, "/auth/login", &Jar::default(), &origin, &login).await,
+        ),
+        (
+            "logout",
+            post_form(&gw, "/auth/logout", &s.jar, &origin, "").await,
+        ),
+        (
+            "account",
+            gw.client()
+                .get(gw.url("/auth/account"))
+                .header("accept", "text/html")
+                .header("cookie", s.jar.header())
+                .send()
+                .await
+                .unwrap(),
+        ),
+    ] {
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+        assert!(resp.headers().contains_key("retry-after"), "{what}");
+        assert_eq!(
+            resp.headers()["content-type"],
+            "text/html; charset=utf-8",
+            "{what}"
+        );
+        let html = resp.text().await.unwrap();
+        assert!(
+            html.contains("Please try again in a few seconds."),
+            "{what}: {html}"
+        );
+    }
+    redis.thaw();
+}
