@@ -6,14 +6,19 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
 
+use super::pages::Notice;
 use super::password::Password;
+use super::refusals::{
+    FAILED_TEXT, UNAVAILABLE_RETRY_SECS, UNAVAILABLE_TEXT, rate_limited_page, with_retry_after,
+};
+pub use super::refusals::{too_many_requests, unavailable};
 use super::service::{AuthService, Issued, LoginError};
 use super::users::Users;
 use super::{cookie_names, pages, return_to};
 use crate::body::{self, Body};
 use crate::gateway::endpoints::Ctx;
 use crate::gateway::respond::{json, json_error};
-use crate::ratelimit::{self, Kind};
+use crate::ratelimit::Kind;
 use crate::session::refresh_token::RefreshToken;
 use crate::telemetry::metrics::LoginStatus;
 
@@ -59,6 +64,9 @@ struct BadRequest {
 /// Handles `POST /auth/login`.
 pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Response<Body> {
     if let Err(limited) = svc.limiter().check_ip(Kind::LoginIp, ctx.client_ip).await {
+        if is_form(req.headers()) {
+            return rate_limited_page("login_ip", limited, "", "/");
+        }
         return too_many_requests("login_ip", limited);
     }
     let (parts, body) = req.into_parts();
@@ -75,14 +83,17 @@ pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Respo
     if let Err(bad) = validate(&form) {
         return bad_request(&bad, is_form(&parts.headers));
     }
+    let return_path = return_to::sanitize(form.return_to.as_deref());
     if let Err(limited) = svc
         .limiter()
         .check(Kind::LoginAccount, &form.username)
         .await
     {
+        if mode == Mode::Form {
+            return rate_limited_page("login_account", limited, &form.username, &return_path);
+        }
         return too_many_requests("login_account", limited);
     }
-    let return_path = return_to::sanitize(form.return_to.as_deref());
     let result = match svc
         .check_password(&form.username, Password::new(form.password))
         .await
@@ -274,7 +285,7 @@ fn is_form(h: &HeaderMap) -> bool {
 
 fn bad_request(bad: &BadRequest, form: bool) -> Response<Body> {
     if form {
-        return pages::login(StatusCode::BAD_REQUEST, Some(bad.message), "", "/");
+        return pages::login(StatusCode::BAD_REQUEST, Notice::Error(bad.message), "", "/");
     }
     let mut resp = json(
         StatusCode::BAD_REQUEST,
@@ -327,6 +338,17 @@ fn failure(
 ) -> Response<Body> {
     if let LoginError::Busy | LoginError::StoreDown = e {
         tracing::warn!(event = "auth.login.failure", reason = %e, client = %ctx.client_ip, "login refused: try again later");
+        if mode == Mode::Form {
+            return with_retry_after(
+                pages::login(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Notice::Error(UNAVAILABLE_TEXT),
+                    username,
+                    return_path,
+                ),
+                UNAVAILABLE_RETRY_SECS,
+            );
+        }
         return unavailable();
     }
     if let LoginError::Internal(msg) = e {
@@ -346,43 +368,11 @@ fn failure(
         ),
         Mode::Form => pages::login(
             StatusCode::UNAUTHORIZED,
-            Some("Invalid username or password."),
+            Notice::Error(FAILED_TEXT),
             username,
             return_path,
         ),
     }
-}
-
-/// 429 with `Retry-After`, logged as `auth.security.rate_limit`.
-pub fn too_many_requests(limit: &'static str, limited: ratelimit::Limited) -> Response<Body> {
-    let secs = limited.retry_after.as_secs().max(1);
-    tracing::warn!(
-        event = "auth.security.rate_limit",
-        limit,
-        retry_after_secs = secs,
-        "rate limit exceeded"
-    );
-    let mut resp = json_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "too many requests; retry later",
-    );
-    if let Ok(v) = http::HeaderValue::from_str(&secs.to_string()) {
-        resp.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    resp
-}
-
-/// 503 with `Retry-After`: the hashing pool or the store is saturated or down.
-pub fn unavailable() -> Response<Body> {
-    let mut resp = json_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "temporarily unavailable; retry shortly",
-    );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, http::HeaderValue::from_static("2"));
-    resp
 }
 
 fn redirect_see_other(location: &str) -> Response<Body> {
@@ -393,18 +383,25 @@ fn redirect_see_other(location: &str) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(body::empty()))
 }
 
-/// Handles `GET /auth/login?return_to=...`.
+/// Handles `GET /auth/login?return_to=...` (and `signed_out=1` after a
+/// sign-out).
 pub fn get(query: Option<&str>) -> Response<Body> {
-    let ret = query.and_then(|q| {
-        form_urlencoded::parse(q.as_bytes())
-            .find(|(k, _)| k == "return_to")
-            .map(|(_, v)| v.into_owned())
-    });
+    let param = |name: &str| {
+        query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let notice = match param("signed_out").as_deref() {
+        Some("1") => Notice::Info("You have signed out."),
+        _ => Notice::None,
+    };
     pages::login(
         StatusCode::OK,
-        None,
+        notice,
         "",
-        &return_to::sanitize(ret.as_deref()),
+        &return_to::sanitize(param("return_to").as_deref()),
     )
 }
 

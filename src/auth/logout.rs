@@ -37,7 +37,14 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     let id = match identify(svc, headers).await {
         Ok((id, _)) => id,
         Err(mut resp) => {
+            if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+                return unavailable_for(headers);
+            }
             if resp.status() == StatusCode::UNAUTHORIZED {
+                // Already signed out: a browser lands where a sign-out would.
+                if wants_html(headers) {
+                    resp = see_other(SIGNED_OUT);
+                }
                 cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
             }
             return resp;
@@ -52,7 +59,7 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
         svc.sessions().revoke(&id.session).await.map(usize::from)
     };
     let Ok(revoked) = result else {
-        return unavailable();
+        return unavailable_for(headers);
     };
     let event = if all {
         "auth.logout.all"
@@ -61,13 +68,27 @@ pub async fn post(svc: &AuthService, headers: &HeaderMap, all: bool) -> Response
     };
     tracing::info!(event, user = %crate::telemetry::Masked(&id.user), sid = %id.session, revoked, "signed out");
     let mut resp = if wants_html(headers) {
-        see_other("/auth/login")
+        see_other(SIGNED_OUT)
     } else {
         json(StatusCode::OK, &serde_json::json!({ "revoked": revoked }))
     };
     cookie_names::clear(resp.headers_mut(), svc.settings().browser_mode);
     resp
 }
+
+/// The store is down: JSON for API clients, a page for browsers.
+fn unavailable_for(headers: &HeaderMap) -> Response<Body> {
+    if wants_html(headers) {
+        return super::refusals::unavailable_page(
+            "Signing out is not possible right now.",
+            "/auth/logout",
+        );
+    }
+    unavailable()
+}
+
+/// Where a browser lands after signing out: the login page, saying so.
+const SIGNED_OUT: &str = "/auth/login?signed_out=1";
 
 fn wants_html(h: &HeaderMap) -> bool {
     h.get(header::ACCEPT)
@@ -83,14 +104,20 @@ fn see_other(location: &'static str) -> Response<Body> {
     resp
 }
 
-/// The page behind the documented sign-out link.
+/// The page behind the documented sign-out link: signing out takes a
+/// click on a form (POST), never a mere GET.
 pub fn confirm_page() -> Response<Body> {
     super::pages::page(
         StatusCode::OK,
         "Sign out",
-        "<h1>Sign out</h1><form method=\"post\" action=\"/auth/logout\">\
-<p><button type=\"submit\">Sign out of this device</button></p></form>\
+        "<h1>Sign out?</h1>\
+<p>You will need your password to sign in again on this device.</p>\
+<div class=\"actions\"><form method=\"post\" action=\"/auth/logout\">\
+<button type=\"submit\" id=\"sign-out\">Sign out</button></form>\
+<a href=\"/\">Cancel</a></div><hr>\
+<p class=\"muted\">Signed in elsewhere too? <a href=\"/auth/account\">Your sessions</a> \
+lists every device, or sign out of all of them at once.</p>\
 <form method=\"post\" action=\"/auth/logout-all\">\
-<p><button type=\"submit\">Sign out everywhere</button></p></form>",
+<button class=\"secondary\" type=\"submit\" id=\"sign-out-everywhere\">Sign out everywhere</button></form>",
     )
 }

@@ -260,6 +260,11 @@ impl AuthService {
         &self.metrics
     }
 
+    /// Now, in Unix seconds, by the service's clock.
+    pub fn clock_unix(&self) -> u64 {
+        self.clock.unix()
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &AuthConfig {
         &self.cfg

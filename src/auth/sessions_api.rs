@@ -14,6 +14,7 @@ use super::logout::identify;
 use super::service::AuthService;
 use crate::body::{self, Body};
 use crate::gateway::respond::{json, json_error};
+use crate::session::StoreError;
 
 /// Lists the caller's live sessions.
 pub async fn list(svc: &AuthService, headers: &HeaderMap) -> Response<Body> {
@@ -48,24 +49,36 @@ async fn list_for(svc: &AuthService, id: &Identity) -> Response<Body> {
 }
 
 async fn revoke_for(svc: &AuthService, id: &Identity, sid: &str) -> Response<Body> {
-    let owned = match svc.sessions().get(sid).await {
-        Ok(found) => found.is_some_and(|s| s.user == id.user && !s.revoked),
-        Err(_) => return unavailable(),
-    };
+    match revoke_own(svc, id, sid).await {
+        Ok(true) => {
+            let mut resp = Response::new(body::empty());
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            resp
+        }
+        Ok(false) => json_error(StatusCode::NOT_FOUND, "not_found", "no such session"),
+        Err(_) => unavailable(),
+    }
+}
+
+/// Revokes `sid` if it is one of the caller's live sessions (logged as
+/// `auth.session.revoked`); `Ok(false)` when it is not (another user's
+/// session looks the same as none).
+pub async fn revoke_own(svc: &AuthService, id: &Identity, sid: &str) -> Result<bool, StoreError> {
+    let owned = svc
+        .sessions()
+        .get(sid)
+        .await?
+        .is_some_and(|s| s.user == id.user && !s.revoked);
     if !owned {
-        return json_error(StatusCode::NOT_FOUND, "not_found", "no such session");
+        return Ok(false);
     }
-    if svc.sessions().revoke(sid).await.is_err() {
-        return unavailable();
-    }
+    svc.sessions().revoke(sid).await?;
     tracing::info!(event = "auth.session.revoked", user = %crate::telemetry::Masked(&id.user), sid, by = %id.session, "session revoked by its user");
-    let mut resp = Response::new(body::empty());
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    resp
+    Ok(true)
 }
 
 /// `resp` with the `Set-Cookie`s of an inline refresh appended.
-fn with_cookies(mut resp: Response<Body>, cookies: Vec<HeaderValue>) -> Response<Body> {
+pub fn with_cookies(mut resp: Response<Body>, cookies: Vec<HeaderValue>) -> Response<Body> {
     for c in cookies {
         resp.headers_mut().append(header::SET_COOKIE, c);
     }

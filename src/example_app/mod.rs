@@ -8,10 +8,12 @@
 //! - `GET /`, and any other `GET` whose `Accept` allows `text/html`: an HTML
 //!   page with the identity headers (`X-Auth-Request-User`, `-Email`,
 //!   `-Roles`, `-Session`, each "anonymous" when absent), the path, a form
-//!   that posts `message` to `/echo`, and links to `/auth/logout` and
-//!   `/auth/sessions`;
+//!   that posts `message` to `/message`, and links to `/auth/logout` and
+//!   `/auth/account` (the account page);
 //! - `GET /headers`: JSON `{"headers", "method", "path", "query"}`;
 //! - `POST /echo`: the request body streamed back with its `Content-Type`;
+//! - `POST /message`: an HTML page showing the form field `message` it got
+//!   (what a browser sees after submitting the home page's form);
 //! - `GET /bytes/{n}`: `n` bytes (at most 2^31) where byte `k` is `k % 256`;
 //! - `GET /slow/{ms}`: "slow" after `ms` milliseconds (at most 600 000);
 //! - `GET /status/{code}`: an empty response with that status (200 to 599);
@@ -150,6 +152,9 @@ async fn handle(
     let path = req.uri().path().to_owned();
     if req.method() == Method::POST && path == "/echo" {
         return Ok(echo(req));
+    }
+    if req.method() == Method::POST && path == "/message" {
+        return Ok(pages::message(req).await);
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return Ok(not_found());

@@ -39,7 +39,7 @@ const PAGE_START: &str = r#"<!DOCTYPE html>
 <body>
 <header>
 <h1>Legacy app</h1>
-<nav><a href="/auth/sessions">Your sessions</a> | <a href="/auth/logout">Sign out</a></nav>
+<nav><a href="/auth/account">Your sessions</a> | <a href="/auth/logout">Sign out</a></nav>
 </header>
 <main>
 <p>This app knows nothing about authentication; it shows what the gateway told it.</p>
@@ -54,8 +54,8 @@ const PAGE_MIDDLE: &str = r#"</dl>
 
 /// After the path: the echo form.
 const PAGE_END: &str = r#"</code></p>
-<h2>Echo a message</h2>
-<form method="post" action="/echo">
+<h2>Send a message</h2>
+<form method="post" action="/message">
 <p><label for="message">Message</label></p>
 <p><textarea id="message" name="message" rows="4" cols="40"></textarea></p>
 <p><button type="submit">Send</button></p>
@@ -80,6 +80,44 @@ pub(super) fn home<B>(req: &Request<B>) -> Response<ResponseBody> {
     page.push_str(PAGE_MIDDLE);
     page.push_str(&escape_html(req.uri().path()));
     page.push_str(PAGE_END);
+    full(StatusCode::OK, "text/html; charset=utf-8", page)
+}
+
+/// Largest `POST /message` body read.
+const MAX_MESSAGE_BODY: usize = 64 * 1024;
+
+/// `POST /message`: a page showing the `message` field of the urlencoded
+/// form it received, and who sent it.
+pub(super) async fn message(req: Request<Incoming>) -> Response<ResponseBody> {
+    use http_body_util::{BodyExt, Limited};
+    let user = header_text(
+        req.headers(),
+        &HeaderName::from_static("x-auth-request-user"),
+    )
+    .unwrap_or_else(|| "anonymous".into());
+    let Ok(collected) = Limited::new(req.into_body(), MAX_MESSAGE_BODY)
+        .collect()
+        .await
+    else {
+        return full(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "text/plain; charset=utf-8",
+            "body too large or cut short\n",
+        );
+    };
+    let body = collected.to_bytes();
+    let text = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "message")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+<title>Message received</title>\n</head>\n<body>\n<h1>Message received</h1>\n\
+<p>From <strong id=\"user\">{}</strong>:</p>\n<pre id=\"received\">{}</pre>\n\
+<p><a href=\"/\">Back</a></p>\n</body>\n</html>\n",
+        escape_html(&user),
+        escape_html(&text)
+    );
     full(StatusCode::OK, "text/html; charset=utf-8", page)
 }
 

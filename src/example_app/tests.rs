@@ -199,10 +199,10 @@ async fn page_escapes_identity() {
     assert!(page.contains(r#"<dd id="user">&lt;script&gt;alert(1)&lt;/script&gt;</dd>"#));
     assert!(page.contains(r#"<dd id="roles">a&amp;b</dd>"#));
     assert!(page.contains(r#"<dd id="email">anonymous</dd>"#));
-    assert!(page.contains(r#"<form method="post" action="/echo">"#));
+    assert!(page.contains(r#"<form method="post" action="/message">"#));
     assert!(page.contains(r#"name="message""#));
     assert!(page.contains(r#"<a href="/auth/logout">Sign out</a>"#));
-    assert!(page.contains(r#"<a href="/auth/sessions">Your sessions</a>"#));
+    assert!(page.contains(r#"<a href="/auth/account">Your sessions</a>"#));
     for forbidden in ["<script", "<style", "style=", "http://", "https://"] {
         assert!(!page.contains(forbidden), "page contains {forbidden}");
     }
@@ -265,4 +265,26 @@ async fn serve_stops_on_cancel() {
     shutdown.cancel();
     serving.await.unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+/// `POST /message` shows the submitted `message` field, escaped, with the user.
+#[tokio::test]
+async fn message_page_shows_the_form_field() {
+    let (addr, shutdown) = spawn_local().await.unwrap();
+    let (status, headers, body) = send(request(
+        Method::POST,
+        format!("http://{addr}/message"),
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-auth-request-user", "alice"),
+        ],
+        "message=hello+%3Cb%3Eworld%3C%2Fb%3E&other=1",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let page = text(&body);
+    assert!(page.contains(r#"<pre id="received">hello &lt;b&gt;world&lt;/b&gt;</pre>"#));
+    assert!(page.contains(r#"<strong id="user">alice</strong>"#));
+    shutdown.cancel();
 }

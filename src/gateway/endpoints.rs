@@ -8,7 +8,7 @@ use hyper::body::Incoming;
 
 use super::csrf;
 use super::respond::{json, json_error};
-use crate::auth::{AuthService, login, logout, refresh, sessions_api};
+use crate::auth::{AuthService, account, login, logout, pages, refresh, sessions_api};
 use crate::body::Body;
 use crate::ratelimit::Kind;
 use crate::server::ConnInfo;
@@ -44,8 +44,10 @@ pub fn metric_endpoint(path: &str) -> Endpoint {
         "/auth/refresh" => Endpoint::Refresh,
         "/auth/logout" => Endpoint::Logout,
         "/auth/logout-all" => Endpoint::LogoutAll,
-        "/auth/sessions" => Endpoint::Sessions,
-        p if p.starts_with("/auth/sessions/") => Endpoint::Sessions,
+        "/auth/sessions" | account::PATH => Endpoint::Sessions,
+        p if p.starts_with("/auth/sessions/") || p.starts_with("/auth/account/") => {
+            Endpoint::Sessions
+        }
         JWKS_PATH => Endpoint::Jwks,
         _ => Endpoint::Other,
     }
@@ -86,6 +88,10 @@ pub async fn handle(
             Ok(()) => refresh::post(auth, req.headers()).await,
             Err(limited) => login::too_many_requests("refresh_ip", limited),
         },
+        (_, pages::STYLESHEET_PATH) if get => pages::stylesheet(),
+        (_, account::PATH) if get => account::page(auth, req.headers()).await,
+        (&Method::POST, "/auth/account/revoke") => account::revoke_one(auth, req).await,
+        (&Method::POST, "/auth/account/revoke-others") => account::revoke_others(auth, req).await,
         (_, "/auth/logout") if get => logout::confirm_page(),
         (&Method::POST, "/auth/logout") => logout::post(auth, req.headers(), false).await,
         (&Method::POST, "/auth/logout-all") => logout::post(auth, req.headers(), true).await,
@@ -95,8 +101,16 @@ pub async fn handle(
         }
         (
             _,
-            JWKS_PATH | "/auth/login" | "/auth/refresh" | "/auth/logout" | "/auth/logout-all"
-            | "/auth/sessions",
+            JWKS_PATH
+            | "/auth/login"
+            | "/auth/refresh"
+            | "/auth/logout"
+            | "/auth/logout-all"
+            | "/auth/sessions"
+            | account::PATH
+            | "/auth/account/revoke"
+            | "/auth/account/revoke-others"
+            | pages::STYLESHEET_PATH,
         ) => json_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -121,6 +135,8 @@ mod tests {
             ("/auth/logout-all", Endpoint::LogoutAll),
             ("/auth/sessions", Endpoint::Sessions),
             ("/auth/sessions/abc123", Endpoint::Sessions),
+            ("/auth/account", Endpoint::Sessions),
+            ("/auth/account/revoke", Endpoint::Sessions),
             (JWKS_PATH, Endpoint::Jwks),
             ("/auth/nope", Endpoint::Other),
             ("/auth", Endpoint::Other),

@@ -169,6 +169,17 @@ impl Sessions {
         Ok(ids)
     }
 
+    /// Revokes every session of a user but `keep`; returns the revoked ids.
+    pub async fn revoke_others(&self, user: &str, keep: &str) -> Result<Vec<String>, StoreError> {
+        let mut revoked = Vec::new();
+        for s in self.list(user).await? {
+            if s.id != keep && self.revoke(&s.id).await? {
+                revoked.push(s.id);
+            }
+        }
+        Ok(revoked)
+    }
+
     /// Follows revocations made by other instances (Redis pub/sub) until
     /// `shutdown`; after every (re)subscription re-reads the recent ones, so
     /// nothing missed while disconnected stays valid.

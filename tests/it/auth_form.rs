@@ -82,7 +82,7 @@ async fn form_login_failure_page() {
         let html = resp.text().await.unwrap();
         assert!(
             html.contains(&format!(
-                r#"name="username" autocomplete="username" required maxlength="64" value="{user}""#
+                r#"autocomplete="username" autocapitalize="none" spellcheck="false" required maxlength="64" value="{user}""#
             )),
             "{html}"
         );
@@ -118,7 +118,7 @@ async fn login_page_works_without_js() {
         r#"<input type="hidden" name="return_to" value="/a?b">"#,
         r#"name="username""#,
         r#"name="password" type="password""#,
-        r#"<button type="submit">"#,
+        r#"type="submit">Sign in</button>"#,
     ] {
         assert!(html.contains(want), "{want} missing: {html}");
     }

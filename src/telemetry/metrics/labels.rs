@@ -35,7 +35,8 @@ pub enum Endpoint {
     Logout,
     /// `POST /auth/logout-all`.
     LogoutAll,
-    /// `GET /auth/sessions`, `DELETE /auth/sessions/{id}`.
+    /// `GET /auth/sessions`, `DELETE /auth/sessions/{id}`, and the account
+    /// page `/auth/account` with its forms.
     Sessions,
     /// `/.well-known/jwks.json`.
     Jwks,

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod browser;
 pub mod flows;
 pub mod forward_auth;
 pub mod jose;
