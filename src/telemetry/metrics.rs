@@ -175,7 +175,13 @@ impl Metrics {
     /// Records one answered request.
     pub fn request(&self, endpoint: Endpoint, status: u16, took: Duration) {
         let labels = RequestLabels { endpoint, status };
-        self.auth.requests.get_or_create(&labels).inc();
+        if status == 200 {
+            self.auth.ok_requests[endpoint as usize]
+                .get_or_init(|| self.auth.requests.get_or_create(&labels).clone())
+                .inc();
+        } else {
+            self.auth.requests.get_or_create(&labels).inc();
+        }
         self.auth.durations[endpoint as usize].observe(took.as_secs_f64());
     }
 
@@ -222,6 +228,17 @@ impl Metrics {
         let label = match self.proxy.routes.get(route) {
             Some(h) => {
                 h.duration.observe(took.as_secs_f64());
+                if status == UpstreamStatus::Code(200) {
+                    let ok = h.ok.get_or_init(|| {
+                        let key = UpstreamLabels {
+                            route: h.label.clone(),
+                            status,
+                        };
+                        self.proxy.responses.get_or_create(&key).clone()
+                    });
+                    ok.inc();
+                    return;
+                }
                 h.label.clone()
             }
             // A route added after start (reload): still bounded by the config.

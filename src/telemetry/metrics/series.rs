@@ -2,7 +2,7 @@
 //! fixed label sets are resolved here so recording needs no look-up.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
@@ -51,6 +51,9 @@ where
 #[derive(Debug)]
 pub(super) struct AuthSeries {
     pub requests: Family<RequestLabels, Counter>,
+    /// `requests{endpoint, status="200"}` by [`Endpoint`], resolved at first
+    /// use (no label hashing for the common answer).
+    pub ok_requests: Vec<OnceLock<Counter>>,
     /// Indexed by [`Endpoint`].
     pub durations: Vec<Histogram>,
     /// Indexed by [`LoginStatus`].
@@ -80,6 +83,7 @@ impl AuthSeries {
         let endpoints = Endpoint::ALL.map(|endpoint| EndpointLabels { endpoint });
         Self {
             requests: AUTH_REQUESTS.add(r, Family::default()),
+            ok_requests: Endpoint::ALL.map(|_| OnceLock::new()).into(),
             durations: resolve(&durations, endpoints),
             logins: resolve(
                 &logins,
@@ -107,6 +111,9 @@ impl AuthSeries {
 pub(super) struct RouteHandle {
     pub label: Arc<str>,
     pub duration: Histogram,
+    /// `{route, status="200"}`, resolved at its first use: the common
+    /// answer then costs no hashing of labels on the request path.
+    pub ok: OnceLock<Counter>,
 }
 
 /// The `portcullis_*` series.
@@ -134,7 +141,12 @@ impl ProxySeries {
                 let duration = durations.get_or_create_owned(&RouteLabels {
                     route: label.clone(),
                 });
-                (Box::from(prefix), RouteHandle { label, duration })
+                let handle = RouteHandle {
+                    label,
+                    duration,
+                    ok: OnceLock::new(),
+                };
+                (Box::from(prefix), handle)
             })
             .collect();
         Self {
