@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod bench;
 pub mod certs;
+pub mod check_config;
 pub mod demo;
 pub mod example_app;
 pub mod hash_password;
@@ -99,7 +100,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve(config).await,
-        Command::CheckConfig { config } => Ok(check_config(config)),
+        Command::CheckConfig { config } => Ok(check_config::run(config.as_deref())),
         Command::Certs { action } => certs::run(action),
         Command::Demo(args) => demo::run(args).await,
         Command::HashPassword => hash_password::run(),
@@ -126,22 +127,6 @@ async fn serve(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let source = crate::server::reload::ConfigSource::Load(path);
     crate::server::run::run(Arc::new(config), source, shutdown, None).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn check_config(path: Option<PathBuf>) -> ExitCode {
-    match config::load(path.as_deref()) {
-        Ok(_) => {
-            println!("configuration OK");
-            ExitCode::SUCCESS
-        }
-        Err(errs) => {
-            eprintln!("{} error(s):", errs.0.len());
-            for e in &errs.0 {
-                eprintln!("  {e}");
-            }
-            ExitCode::from(2)
-        }
-    }
 }
 
 /// Cancels `token` on SIGTERM or Ctrl-C.

@@ -1,0 +1,88 @@
+//! `portcullis check-config`: validate the configuration and load what it
+//! names (TLS certificate and key, users file) with the loaders `serve`
+//! uses, so a configuration `serve` would refuse is never reported OK.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::auth::users::Users;
+use crate::config::{self, Config, ConfigErrors, Policy};
+
+/// Runs the check: every error on stderr (exit 2), or "configuration OK".
+pub fn run(path: Option<&Path>) -> ExitCode {
+    let errs = match config::load(path) {
+        Ok(config) => file_errors(&config),
+        Err(errs) => errs,
+    };
+    if errs.is_empty() {
+        println!("configuration OK");
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("{} error(s):", errs.0.len());
+    for e in &errs.0 {
+        eprintln!("  {e}");
+    }
+    ExitCode::from(2)
+}
+
+/// Problems with the files the configuration names, each under its key.
+/// Nothing is written: a missing development certificate is only noted as
+/// fine when `serve` would generate it.
+pub fn file_errors(config: &Config) -> ConfigErrors {
+    let mut errs = ConfigErrors::default();
+    tls_errors(&config.tls, &mut errs);
+    users_errors(config, &mut errs);
+    errs
+}
+
+fn tls_errors(tls: &config::TlsConfig, errs: &mut ConfigErrors) {
+    if tls.generate_dev_cert && !tls.cert.exists() && !tls.key.exists() {
+        return;
+    }
+    let certs = crate::tls::load_certs(&tls.cert).map_err(|e| errs.push("tls.cert", e.to_string()));
+    let key = crate::tls::load_key(&tls.key).map_err(|e| errs.push("tls.key", e.to_string()));
+    if certs.is_ok() && key.is_ok() {
+        // Both parse: let rustls judge the pair exactly as at start.
+        let mut only_load = tls.clone();
+        only_load.generate_dev_cert = false;
+        if let Err(e) = crate::tls::server_config(&only_load) {
+            errs.push(
+                "tls.key",
+                format!(
+                    "{e} (certificate {}, key {})",
+                    tls.cert.display(),
+                    tls.key.display()
+                ),
+            );
+        }
+    }
+}
+
+/// The same decision `serve` makes: inline users win; otherwise the file is
+/// loaded when present and required when a route needs sign-in.
+fn users_errors(config: &Config, errs: &mut ConfigErrors) {
+    let auth = &config.auth;
+    if auth.inline_users.is_some() {
+        return;
+    }
+    if auth.users_file.exists() {
+        if let Err(e) = Users::load(&auth.users_file) {
+            errs.push("auth.users_file", e.to_string());
+        }
+        return;
+    }
+    if let Some(i) = config
+        .routes
+        .iter()
+        .position(|r| r.policy != Policy::Public)
+    {
+        errs.push(
+            "auth.users_file",
+            format!(
+                "users file {} does not exist, and routes[{i}] needs sign-in \
+                 (create it: see `portcullis hash-password` and the README)",
+                auth.users_file.display()
+            ),
+        );
+    }
+}
