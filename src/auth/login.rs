@@ -287,7 +287,7 @@ fn validate(form: &LoginForm) -> Result<(), BadRequest> {
 }
 
 /// True for an HTML form post (errors then render the login page).
-fn is_form(h: &HeaderMap) -> bool {
+pub fn is_form(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| {
