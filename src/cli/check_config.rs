@@ -5,24 +5,25 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::out::outln;
 use crate::auth::users::Users;
 use crate::config::{self, Config, ConfigErrors, Policy};
 
 /// Runs the check: every error on stderr (exit 2), or "configuration OK".
-pub fn run(path: Option<&Path>) -> ExitCode {
+pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let errs = match config::load(path) {
         Ok(config) => file_errors(&config),
         Err(errs) => errs,
     };
     if errs.is_empty() {
-        println!("configuration OK");
-        return ExitCode::SUCCESS;
+        outln!("configuration OK")?;
+        return Ok(ExitCode::SUCCESS);
     }
     eprintln!("{} error(s):", errs.0.len());
     for e in &errs.0 {
         eprintln!("  {e}");
     }
-    ExitCode::from(2)
+    Ok(ExitCode::from(2))
 }
 
 /// Problems with the files the configuration names, each under its key.

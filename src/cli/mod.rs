@@ -11,6 +11,7 @@ pub mod example_app;
 pub mod hash_password;
 pub mod health;
 pub mod keys;
+pub mod out;
 pub mod users;
 
 use std::path::PathBuf;
@@ -96,11 +97,19 @@ pub enum Command {
     },
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line. Standard output closed by its reader ends the
+/// command quietly with success (see [`out`]).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match dispatch(cli).await {
+        Err(e) if e.is::<out::StdoutClosed>() => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve(config).await,
-        Command::CheckConfig { config } => Ok(check_config::run(config.as_deref())),
+        Command::CheckConfig { config } => check_config::run(config.as_deref()),
         Command::Certs { action } => certs::run(action),
         Command::Demo(args) => demo::run(args).await,
         Command::HashPassword => hash_password::run(),

@@ -402,3 +402,47 @@ fn check_config_redis_modes_from_environment() {
         }
     }
 }
+
+/// Runs `portcullis ARGS` with standard output a pipe whose reader is
+/// already closed (`portcullis keys list | head -0`), so every write fails
+/// with a broken pipe.
+fn into_closed_pipe(args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(common::binary())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// A reader that goes away early ends the command quietly with success, as
+/// for any Unix tool: no panic, no "Broken pipe" message. The same commands
+/// do print when someone reads.
+#[test]
+fn closed_stdout_is_a_quiet_success() {
+    let (_dir, path) = reference_config();
+    let path = path.to_str().unwrap();
+    let out = cli(&["keys", "rotate", "--config", path], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let commands: [&[&str]; 3] = [
+        &["keys", "list", "--config", path],
+        &["keys", "rotate", "--config", path],
+        &["check-config", "--config", path],
+    ];
+    for args in commands {
+        let read = cli(args, &[]);
+        assert!(read.status.success(), "{args:?}: {}", text(&read.stderr));
+        assert!(!read.stdout.is_empty(), "{args:?} printed nothing");
+        let out = into_closed_pipe(args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.to_lowercase().contains("broken pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
