@@ -7,14 +7,15 @@ use std::process::ExitCode;
 
 use super::out::outln;
 use crate::auth::users::Users;
-use crate::config::{self, Config, ConfigErrors, Policy};
+use crate::config::{self, ConfigErrors, NamedFiles};
 
 /// Runs the check: every error on stderr (exit 2), or "configuration OK".
 pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let errs = match config::load(path) {
-        Ok(config) => file_errors(&config),
-        Err(errs) => errs,
-    };
+    let (loaded, files) = config::load_with_files(path);
+    let mut errs = loaded.err().unwrap_or_default();
+    if let Some(files) = files {
+        errs.0.extend(file_errors(&files).0);
+    }
     if errs.is_empty() {
         outln!("configuration OK")?;
         return Ok(ExitCode::SUCCESS);
@@ -29,10 +30,10 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<ExitCode> {
 /// Problems with the files the configuration names, each under its key.
 /// Nothing is written: a missing development certificate is only noted as
 /// fine when `serve` would generate it.
-pub fn file_errors(config: &Config) -> ConfigErrors {
+pub fn file_errors(files: &NamedFiles) -> ConfigErrors {
     let mut errs = ConfigErrors::default();
-    tls_errors(&config.tls, &mut errs);
-    users_errors(config, &mut errs);
+    tls_errors(&files.tls, &mut errs);
+    users_errors(files, &mut errs);
     errs
 }
 
@@ -61,28 +62,23 @@ fn tls_errors(tls: &config::TlsConfig, errs: &mut ConfigErrors) {
 
 /// The same decision `serve` makes: inline users win; otherwise the file is
 /// loaded when present and required when a route needs sign-in.
-fn users_errors(config: &Config, errs: &mut ConfigErrors) {
-    let auth = &config.auth;
-    if auth.inline_users.is_some() {
+fn users_errors(files: &NamedFiles, errs: &mut ConfigErrors) {
+    if files.inline_users {
         return;
     }
-    if auth.users_file.exists() {
-        if let Err(e) = Users::load(&auth.users_file) {
+    if files.users_file.exists() {
+        if let Err(e) = Users::load(&files.users_file) {
             errs.push("auth.users_file", e.to_string());
         }
         return;
     }
-    if let Some(i) = config
-        .routes
-        .iter()
-        .position(|r| r.policy != Policy::Public)
-    {
+    if let Some(i) = files.route_needing_users {
         errs.push(
             "auth.users_file",
             format!(
                 "users file {} does not exist, and routes[{i}] needs sign-in \
                  (create it: see `portcullis hash-password` and the README)",
-                auth.users_file.display()
+                files.users_file.display()
             ),
         );
     }

@@ -74,6 +74,17 @@ fn check_config_loads_named_files() {
         line_for(&stderr, "tls.cert").contains(cert.to_str().unwrap()),
         "{stderr}"
     );
+    // Reported together with the errors of other keys.
+    let (ok, stderr) = check(&path, &[("PORTCULLIS_SERVER__LISTN", "x")]);
+    assert!(!ok);
+    assert!(
+        line_for(&stderr, "server.listn").contains("unknown key"),
+        "{stderr}"
+    );
+    assert!(
+        line_for(&stderr, "tls.cert").contains(cert.to_str().unwrap()),
+        "{stderr}"
+    );
     // With generation on and both files missing, `serve` makes them.
     std::fs::rename(&key, dir.path().join("moved-key.pem")).unwrap();
     let generate = [("PORTCULLIS_TLS__GENERATE_DEV_CERT", "true")];
@@ -151,8 +162,9 @@ fn check_config_loads_named_files() {
 }
 
 /// A file with an unknown key, an old TLS version, a zero timeout, a route
-/// without upstream, a bad CIDR and a wrong type: non-zero exit, and every
-/// key named (once) with advice, in one run.
+/// without upstream, a bad CIDR and a wrong type, naming certificate files
+/// that do not exist: non-zero exit, and every key named (once) with
+/// advice, in one run.
 #[test]
 fn check_config_reports_every_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,6 +199,9 @@ policy = "public"
         ("upstream.response_timeout_ms", "greater than zero"),
         ("upstream.connect_timeout_ms", "invalid type"),
         ("routes[0].upstream", "http://127.0.0.1:3000"),
+        // The files it names are loaded too, though other keys are wrong.
+        ("tls.cert", "certs/cert.pem"),
+        ("tls.key", "certs/key.pem"),
     ] {
         let line = stderr
             .lines()
@@ -195,7 +210,7 @@ policy = "public"
         assert!(line.contains(advice), "{key}: {line}");
     }
     assert!(!stderr.contains("lisen.lisen"), "{stderr}");
-    assert!(stderr.contains("6 error(s)"), "{stderr}");
+    assert!(stderr.contains("8 error(s)"), "{stderr}");
 }
 
 /// The reference configuration is valid as shipped.

@@ -71,6 +71,28 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
     }
 }
 
+/// The files `raw` names, resolved as [`validate`] resolves them, for
+/// `check-config` to load even when other keys are invalid. An invalid
+/// `tls.min_version` (reported by validation) reads as "1.2" here.
+pub fn named_files(raw: &RawConfig, base: &Path) -> NamedFiles {
+    let mut ignored = ConfigErrors::default();
+    let tls = tls(&raw.tls, base, &mut ignored).unwrap_or_else(|| TlsConfig {
+        cert: resolve(base, &raw.tls.cert),
+        key: resolve(base, &raw.tls.key),
+        min_version: TlsVersion::Tls12,
+        generate_dev_cert: raw.tls.generate_dev_cert,
+    });
+    NamedFiles {
+        tls,
+        users_file: resolve(base, &raw.auth.users_file),
+        inline_users: !raw.auth.users.is_empty(),
+        route_needing_users: raw
+            .routes
+            .iter()
+            .position(|r| r.policy.as_deref() != Some("public")),
+    }
+}
+
 /// The admin listener cannot share an address with a gateway listener: one of
 /// the two binds would fail at start, after the configuration was accepted.
 fn listeners_distinct(admin: SocketAddr, server: &ServerConfig, errs: &mut ConfigErrors) {
