@@ -10,9 +10,7 @@
 //! ([`super::form_token`]). Identification, listing and revocation are
 //! those of the JSON endpoints ([`super::sessions_api`], [`super::logout`]).
 
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 
 use super::identity::Identity;
@@ -105,14 +103,14 @@ async fn checked_form(
 ) -> Result<(Identity, Vec<HeaderValue>, AccountForm), Response<Body>> {
     let (parts, body) = req.into_parts();
     let (id, cookies) = signed_in(svc, &parts.headers).await?;
-    let form = read_form(body).await;
+    let form = read_form(&parts.headers, body).await;
     let this = match svc.sessions().get(&id.session).await {
         Ok(Some(this)) => this,
         Ok(None) => return Err(to_login(svc)),
         Err(_) => return Err(with_cookies(unavailable_page(), cookies)),
     };
     match form {
-        Some(form)
+        Ok(form)
             if form
                 .csrf
                 .as_deref()
@@ -120,11 +118,20 @@ async fn checked_form(
         {
             Ok((id, cookies, form))
         }
-        Some(_) => {
+        Ok(_) => {
             tracing::info!(event = "auth.security.csrf", user = %crate::telemetry::Masked(&id.user), sid = %id.session, "account form without its session's token");
             Err(with_cookies(stale_form_page(), cookies))
         }
-        None => Err(with_cookies(
+        Err(body::CappedError::TooLarge) => Err(with_cookies(
+            wide_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Form too large",
+                "<h1>Form too large</h1><p>The form was larger than this page ever sends; \
+nothing was changed.</p><p><a href=\"/auth/account\">Back to your sessions</a></p>",
+            ),
+            cookies,
+        )),
+        Err(body::CappedError::Incomplete) => Err(with_cookies(
             wide_page(
                 StatusCode::BAD_REQUEST,
                 "Bad request",
@@ -176,15 +183,10 @@ fn signed_out(svc: &AuthService) -> Response<Body> {
     resp
 }
 
-/// The fields of a small urlencoded form; `None` when it cannot be read
-/// or repeats a field.
-async fn read_form(body: Incoming) -> Option<AccountForm> {
-    let patient = body::Patient::new(body, super::login::BODY_PATIENCE);
-    let bytes: Bytes = Limited::new(patient, MAX_FORM)
-        .collect()
-        .await
-        .ok()?
-        .to_bytes();
+/// The fields of a small urlencoded form; `Incomplete` when it cannot be
+/// read or repeats a field, `TooLarge` over [`MAX_FORM`].
+async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<AccountForm, body::CappedError> {
+    let bytes = body::read_capped(headers, body, MAX_FORM, super::login::BODY_PATIENCE).await?;
     let mut form = AccountForm::default();
     for (k, v) in form_urlencoded::parse(&bytes) {
         let slot = match k.as_ref() {
@@ -193,11 +195,11 @@ async fn read_form(body: Incoming) -> Option<AccountForm> {
             _ => continue,
         };
         if slot.replace(v.into_owned()).is_some() {
-            return None;
+            return Err(body::CappedError::Incomplete);
         }
     }
     form.session = form.session.filter(|s| !s.is_empty());
-    Some(form)
+    Ok(form)
 }
 
 fn see_other(location: &'static str) -> Response<Body> {

@@ -1,8 +1,6 @@
 //! `POST /auth/login` (JSON or HTML form) and `GET /auth/login` (the page).
 
-use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
 
@@ -78,7 +76,8 @@ pub async fn post(svc: &AuthService, req: Request<Incoming>, ctx: &Ctx) -> Respo
         .to_string();
     let (mode, form) = match read_form(&parts.headers, body).await {
         Ok(f) => f,
-        Err(bad) => return bad_request(&bad, is_form(&parts.headers)),
+        Err(ReadError::Bad(bad)) => return bad_request(&bad, is_form(&parts.headers)),
+        Err(ReadError::TooLarge) => return too_large(is_form(&parts.headers)),
     };
     if let Err(bad) = validate(&form) {
         return bad_request(&bad, is_form(&parts.headers));
@@ -154,7 +153,21 @@ async fn start_session(
     Ok((svc.issue(username, &roles, &session.id)?, refresh))
 }
 
-async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginForm), BadRequest> {
+/// Why the login form could not be taken from the request.
+enum ReadError {
+    /// A field or the body is wrong (400).
+    Bad(BadRequest),
+    /// The body is over [`MAX_BODY`] (413).
+    TooLarge,
+}
+
+impl From<BadRequest> for ReadError {
+    fn from(bad: BadRequest) -> Self {
+        Self::Bad(bad)
+    }
+}
+
+async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginForm), ReadError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -172,19 +185,19 @@ async fn read_form(headers: &HeaderMap, body: Incoming) -> Result<(Mode, LoginFo
             return Err(BadRequest {
                 field: "content-type",
                 message: "send application/json or application/x-www-form-urlencoded",
-            });
+            }
+            .into());
         }
     };
-    let bytes: Bytes = match Limited::new(crate::body::Patient::new(body, BODY_PATIENCE), MAX_BODY)
-        .collect()
-        .await
-    {
-        Ok(c) => c.to_bytes(),
-        Err(_) => {
+    let bytes = match body::read_capped(headers, body, MAX_BODY, BODY_PATIENCE).await {
+        Ok(b) => b,
+        Err(body::CappedError::TooLarge) => return Err(ReadError::TooLarge),
+        Err(body::CappedError::Incomplete) => {
             return Err(BadRequest {
                 field: "body",
-                message: "the request body is too large or incomplete",
-            });
+                message: "the request body is incomplete",
+            }
+            .into());
         }
     };
     let form = match mode {
@@ -274,13 +287,39 @@ fn validate(form: &LoginForm) -> Result<(), BadRequest> {
 }
 
 /// True for an HTML form post (errors then render the login page).
-fn is_form(h: &HeaderMap) -> bool {
+pub fn is_form(h: &HeaderMap) -> bool {
     h.get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| {
             ct.to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         })
+}
+
+/// 413 for a body over [`MAX_BODY`]; the connection closes, as the rest of
+/// the body is never read.
+fn too_large(form: bool) -> Response<Body> {
+    let mut resp = if form {
+        pages::login(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Notice::Error("The sign-in form was too large to be read. Please try again."),
+            "",
+            "/",
+        )
+    } else {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            &format!("the request body exceeds {MAX_BODY} bytes"),
+        )
+    };
+    let h = resp.headers_mut();
+    h.insert(header::CONNECTION, http::HeaderValue::from_static("close"));
+    h.insert(
+        header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    resp
 }
 
 fn bad_request(bad: &BadRequest, form: bool) -> Response<Body> {

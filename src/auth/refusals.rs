@@ -42,6 +42,18 @@ pub(super) fn rate_limited_page(
     with_retry_after(page, secs)
 }
 
+/// The 403 of a form login the same-origin check refused: the login page
+/// saying, in plain words, where to sign in instead. The usual cause is a
+/// browser on another address of the gateway than `server.public_url`
+/// (`127.0.0.1` for `localhost`), where signing in again would fail again.
+pub fn cross_origin_page(public_origin: &str) -> Response<Body> {
+    let text = format!(
+        "This sign-in form was sent from another site or address, so it was refused \
+and nothing was done. Open {public_origin}/auth/login and sign in there."
+    );
+    pages::login(StatusCode::FORBIDDEN, Notice::Error(&text), "", "/")
+}
+
 /// Logs a refusal by a rate limit; returns the whole seconds to wait.
 fn log_rate_limit(limit: &'static str, limited: &ratelimit::Limited) -> u64 {
     let secs = limited.retry_after.as_secs().max(1);

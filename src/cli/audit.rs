@@ -2,6 +2,7 @@
 //! and print a Markdown or JSON report. Exit 0 when no critical check fails,
 //! 1 when one does, 2 for a usage or configuration error.
 
+use super::out::{out, outln};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,9 +85,9 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     };
     match report {
         Ok(report) => {
-            print!("{}", report.render(args.format));
+            out!("{}", report.render(args.format))?;
             if args.format == Format::Json {
-                println!();
+                outln!()?;
             }
             Ok(report.exit_code())
         }

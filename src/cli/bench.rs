@@ -1,6 +1,7 @@
 //! `portcullis bench password|jwt`: measure on this machine. Progress on
 //! stderr, results on stdout.
 
+use super::out::out;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             let c = bench::password::calibrate(target_ms, max_iterations, |n| {
                 eprintln!("measuring {n} iterations...");
             });
-            print!("{}", c.render());
+            out!("{}", c.render())?;
         }
         BenchCommand::Jwt { seconds } => {
             if !(1..=MAX_SECONDS).contains(&seconds) {
@@ -55,7 +56,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
             let (sign, verify) = bench::jwt::run(Duration::from_secs(seconds), |phase| {
                 eprintln!("{phase}...");
             })?;
-            print!("{}", bench::jwt::render(sign, verify));
+            out!("{}", bench::jwt::render(sign, verify))?;
         }
     }
     Ok(ExitCode::SUCCESS)

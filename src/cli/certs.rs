@@ -1,5 +1,6 @@
 //! `portcullis certs dev`: a self-signed certificate for local use.
 
+use super::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,13 +52,13 @@ pub fn run(cmd: CertsCommand) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             crate::tls::dev_cert::write(&cert, &key, &names)?;
-            println!("certificate: {}", cert.display());
-            println!("private key: {} (mode 0600)", key.display());
-            println!(
+            outln!("certificate: {}", cert.display())?;
+            outln!("private key: {} (mode 0600)", key.display())?;
+            outln!(
                 "valid for {} days, for: {}",
                 crate::tls::dev_cert::DEV_CERT_DAYS,
                 names.join(", ")
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }

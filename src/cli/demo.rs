@@ -69,10 +69,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         Some(tx),
     ));
     if let Ok(bound) = rx.await {
-        println!("portcullis demo: data in {}", data_dir.display());
-        println!("upstream: {upstream}");
-        println!("sign in as: demo / {password}");
-        println!("https://localhost:{}/", bound.https.port());
+        // A banner nobody reads (stdout closed) does not stop the demo.
+        let _ = super::out::outln!(
+            "portcullis demo: data in {}\nupstream: {upstream}\nsign in as: demo / {password}\nhttps://localhost:{}/",
+            data_dir.display(),
+            bound.https.port()
+        );
     }
     let result = server.await;
     if args.data_dir.is_none() {

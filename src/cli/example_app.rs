@@ -19,7 +19,8 @@ pub async fn run(listen: SocketAddr) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    println!("example app listening on http://{}", app.local_addr());
+    // A banner nobody reads (stdout closed) does not stop the app.
+    let _ = super::out::outln!("example app listening on http://{}", app.local_addr());
     let shutdown = CancellationToken::new();
     super::spawn_signal_handler(shutdown.clone());
     app.serve(shutdown).await;

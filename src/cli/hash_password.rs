@@ -1,5 +1,6 @@
 //! `portcullis hash-password`: reads a password and prints its PHC hash.
 
+use super::out::outln;
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
@@ -25,6 +26,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
         eprintln!("portcullis: {e}");
         return Ok(ExitCode::from(1));
     }
-    println!("{}", hash_password(&password)?);
+    outln!("{}", hash_password(&password)?)?;
     Ok(ExitCode::SUCCESS)
 }

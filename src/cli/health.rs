@@ -1,6 +1,7 @@
 //! `portcullis health [--url URL]`: a probe for Docker HEALTHCHECK and
 //! Kubernetes that needs no shell or curl. Exit 0 when ready, 1 otherwise.
 
+use super::out::outln;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ pub async fn run(url: &str) -> anyhow::Result<ExitCode> {
     };
     match tokio::time::timeout(Duration::from_secs(5), fetch).await {
         Ok(Ok((status, body))) => {
-            println!("{}", String::from_utf8_lossy(&body));
+            outln!("{}", String::from_utf8_lossy(&body))?;
             Ok(if status.is_success() {
                 ExitCode::SUCCESS
             } else {

@@ -1,5 +1,6 @@
 //! `portcullis keys generate|rotate|list`: the signing-key directory.
 
+use super::out::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,31 +35,34 @@ pub fn run(config_path: Option<PathBuf>, cmd: KeysCommand) -> anyhow::Result<Exi
     match cmd {
         KeysCommand::Generate | KeysCommand::Rotate => {
             let info = dir.rotate(cfg.auth.key_bits, now)?;
-            println!(
+            outln!(
                 "new active key {} ({} bits) in {}",
                 info.kid,
                 cfg.auth.key_bits,
                 dir.path().display()
-            );
-            println!("restart or reload running gateways to start signing with it");
+            )?;
+            outln!("restart or reload running gateways to start signing with it")?;
         }
         KeysCommand::List => {
-            println!(
+            outln!(
                 "{:<44}  {:<8}  {:>12}  {:>12}",
-                "kid", "status", "created", "retired_at"
-            );
+                "kid",
+                "status",
+                "created",
+                "retired_at"
+            )?;
             for k in dir.list()? {
                 let retired = k
                     .retired_at
                     .map(|t| t.to_string())
                     .unwrap_or_else(|| "-".into());
-                println!(
+                outln!(
                     "{:<44}  {:<8}  {:>12}  {:>12}",
                     k.kid,
                     format!("{:?}", k.status).to_lowercase(),
                     k.created,
                     retired
-                );
+                )?;
             }
         }
     }

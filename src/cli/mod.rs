@@ -5,11 +5,13 @@
 pub mod audit;
 pub mod bench;
 pub mod certs;
+pub mod check_config;
 pub mod demo;
 pub mod example_app;
 pub mod hash_password;
 pub mod health;
 pub mod keys;
+pub mod out;
 pub mod users;
 
 use std::path::PathBuf;
@@ -95,11 +97,19 @@ pub enum Command {
     },
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line. Standard output closed by its reader ends the
+/// command quietly with success (see [`out`]).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match dispatch(cli).await {
+        Err(e) if e.is::<out::StdoutClosed>() => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { config } => serve(config).await,
-        Command::CheckConfig { config } => Ok(check_config(config)),
+        Command::CheckConfig { config } => check_config::run(config.as_deref()),
         Command::Certs { action } => certs::run(action),
         Command::Demo(args) => demo::run(args).await,
         Command::HashPassword => hash_password::run(),
@@ -126,22 +136,6 @@ async fn serve(path: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let source = crate::server::reload::ConfigSource::Load(path);
     crate::server::run::run(Arc::new(config), source, shutdown, None).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn check_config(path: Option<PathBuf>) -> ExitCode {
-    match config::load(path.as_deref()) {
-        Ok(_) => {
-            println!("configuration OK");
-            ExitCode::SUCCESS
-        }
-        Err(errs) => {
-            eprintln!("{} error(s):", errs.0.len());
-            for e in &errs.0 {
-                eprintln!("  {e}");
-            }
-            ExitCode::from(2)
-        }
-    }
 }
 
 /// Cancels `token` on SIGTERM or Ctrl-C.

@@ -2,6 +2,7 @@
 //! running gateway's admin listener (the embedded store belongs to the
 //! running process, so the CLI does not open it itself).
 
+use super::out::outln;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub async fn run(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
     .await;
     match sent {
         Ok(Ok((status, body))) if status.is_success() => {
-            println!("unlocked {name}");
+            outln!("unlocked {name}")?;
             let _ = body;
             Ok(ExitCode::SUCCESS)
         }

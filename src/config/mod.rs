@@ -1,8 +1,8 @@
 //! Configuration: built-in defaults, then the TOML file, then `PORTCULLIS_`
 //! environment variables (nested keys joined with `__`), merged by figment
 //! into [`raw::RawConfig`] and converted into a typed [`Config`] that cannot
-//! hold an invalid value. `check-config` stops after the conversion and prints
-//! every error at once.
+//! hold an invalid value. `check-config` prints every error at once, with the
+//! problems of the files the configuration names ([`load_with_files`]).
 
 mod error;
 pub mod raw;
@@ -34,6 +34,24 @@ pub fn load(file: Option<&Path>) -> Result<Config, ConfigErrors> {
             Err(errs)
         }
         _ => Err(errs),
+    }
+}
+
+/// [`load`], and the files the configuration names, as far as they can be
+/// read from it: from the typed configuration when it is valid, else from
+/// the merged values (`None` when even those cannot be read). `check-config`
+/// loads them, so their problems are reported with every other one.
+pub fn load_with_files(file: Option<&Path>) -> (Result<Config, ConfigErrors>, Option<NamedFiles>) {
+    match load(file) {
+        Ok(config) => {
+            let files = NamedFiles::of(&config);
+            (Ok(config), Some(files))
+        }
+        Err(errs) => {
+            let raw = figment(file).ok().and_then(|f| extract_all(f).0);
+            let files = raw.map(|raw| validate::named_files(&raw, &base_dir(file)));
+            (Err(errs), files)
+        }
     }
 }
 

@@ -369,3 +369,32 @@ pub struct Route {
     /// Request body cap for this route.
     pub max_body_bytes: u64,
 }
+
+/// The files a configuration names, as `serve` reads them (`check-config`
+/// loads them).
+#[derive(Debug, Clone)]
+pub struct NamedFiles {
+    /// The certificate and key, and whether a missing pair is generated.
+    pub tls: TlsConfig,
+    /// The users file.
+    pub users_file: PathBuf,
+    /// Users are given inline (`auth.users`): the file is not read.
+    pub inline_users: bool,
+    /// The first route that needs sign-in (and so users), if any.
+    pub route_needing_users: Option<usize>,
+}
+
+impl NamedFiles {
+    /// The files of a valid configuration.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            tls: config.tls.clone(),
+            users_file: config.auth.users_file.clone(),
+            inline_users: config.auth.inline_users.is_some(),
+            route_needing_users: config
+                .routes
+                .iter()
+                .position(|r| r.policy != Policy::Public),
+        }
+    }
+}

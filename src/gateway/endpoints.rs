@@ -69,6 +69,9 @@ pub async fn handle(
             path,
             "cross-origin state change refused"
         );
+        if path == "/auth/login" && login::is_form(req.headers()) {
+            return crate::auth::refusals::cross_origin_page(&ctx.public_origin);
+        }
         return json_error(
             StatusCode::FORBIDDEN,
             "cross_origin",

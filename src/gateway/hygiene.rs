@@ -36,8 +36,8 @@ pub fn refuse(reason: &str) -> Response<Body> {
     respond::json_error_close(StatusCode::BAD_REQUEST, "bad_request", reason)
 }
 
-/// Refuses ambiguous framing (request smuggling), duplicate `Host` and
-/// `h2c` upgrades; the error says what was wrong.
+/// Refuses ambiguous framing (request smuggling), a missing or duplicate
+/// `Host` and `h2c` upgrades; the error says what was wrong.
 pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
     let h = req.headers();
     let te = h.get_all(header::TRANSFER_ENCODING).iter().count();
@@ -69,8 +69,14 @@ pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
     }
     // RFC 9112 3.2: more than one Host is a 400; two parsers may pick
     // different ones.
-    if h.get_all(header::HOST).iter().count() > 1 {
+    let hosts = h.get_all(header::HOST).iter().count();
+    if hosts > 1 {
         return bad("more than one Host header");
+    }
+    // RFC 9112 3.2: an HTTP/1.1 request without Host is a 400. HTTP/2 names
+    // the authority in `:authority` instead, and HTTP/1.0 predates Host.
+    if hosts == 0 && req.version() == http::Version::HTTP_11 {
+        return bad("missing Host header");
     }
     let upgrade_h2c = h.get_all(header::UPGRADE).iter().any(|v| {
         v.to_str()
@@ -86,8 +92,12 @@ pub fn check<B>(req: &Request<B>) -> Result<(), &'static str> {
 mod tests {
     use super::*;
 
+    /// An HTTP/1.1 request with `Host: localhost` unless `headers` hold one.
     fn req(headers: &[(&str, &str)]) -> Request<()> {
         let mut b = Request::builder().uri("/");
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            b = b.header("host", "localhost");
+        }
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
@@ -122,5 +132,24 @@ mod tests {
         ] {
             assert!(check(&req(ok)).is_ok(), "{ok:?}");
         }
+    }
+
+    /// HTTP/1.1 without `Host` is refused; HTTP/2 (`:authority`) and
+    /// HTTP/1.0 without it pass.
+    #[test]
+    fn host_required_on_http11_only() {
+        let bare = |version| {
+            Request::builder()
+                .version(version)
+                .uri("/")
+                .body(())
+                .unwrap()
+        };
+        assert_eq!(
+            check(&bare(http::Version::HTTP_11)),
+            Err("missing Host header")
+        );
+        assert!(check(&bare(http::Version::HTTP_2)).is_ok());
+        assert!(check(&bare(http::Version::HTTP_10)).is_ok());
     }
 }

@@ -255,3 +255,51 @@ async fn browser_redirect_to_login() {
     let challenge = api.headers()["www-authenticate"].to_str().unwrap();
     assert!(challenge.starts_with("Bearer "), "{challenge}");
 }
+
+/// A form login the same-origin check refuses (a browser on another address
+/// of the gateway than `public_url`, or another site) is the login page with
+/// 403 and a plain-words message naming where to sign in; no session is
+/// made. A JSON client gets JSON 403 as before.
+#[tokio::test]
+async fn cross_origin_form_login_is_a_403_page() {
+    let gw = Gateway::start_with_users("", &[ALICE]).await;
+    let client = gw.client();
+    let wrong_address = format!("https://127.0.0.1:{}", gw.addr.port());
+    for origin in [wrong_address.as_str(), "https://evil.example"] {
+        let resp = client
+            .post(gw.url("/auth/login"))
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(common::auth::form(&[
+                ("username", "alice"),
+                ("password", ALICE.1),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{origin}");
+        let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(ctype.starts_with("text/html"), "{origin}: {ctype}");
+        assert!(set_cookie_value(&resp, AT).is_none(), "{origin}: signed in");
+        let html = resp.text().await.unwrap();
+        assert!(html.contains("role=\"alert\""), "{html}");
+        assert!(
+            html.contains("sent from another site or address")
+                && html.contains("https://localhost")
+                && html.contains("/auth/login and sign in there"),
+            "{html}"
+        );
+        assert!(!html.contains(ALICE.1), "password echoed");
+    }
+    let resp = client
+        .post(gw.url("/auth/login"))
+        .header("origin", "https://evil.example")
+        .json(&serde_json::json!({ "username": "alice", "password": ALICE.1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(v["error"], "cross_origin", "{v}");
+    gw.wait_for_log(&["auth.security.csrf"]).await;
+}

@@ -206,3 +206,37 @@ async fn well_formed_chunked_and_pipelined_requests_pass() {
     assert_eq!(up.arrival().await.target, "/second");
     assert_eq!(up.requests().len(), 2);
 }
+
+/// RFC 9112 3.2: an HTTP/1.1 request without `Host` is a closing 400 with
+/// the gateway's JSON error, and is not forwarded. HTTP/1.0 (which predates
+/// `Host`) and HTTP/2 (`:authority`, no `Host` header) still pass.
+#[tokio::test]
+async fn http11_without_host_is_refused() {
+    let (gw, mut up) = gateway().await;
+    for request in [
+        &b"GET /nohost HTTP/1.1\r\n\r\n"[..],
+        b"POST /nohost HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+    ] {
+        let mut conn = gw.raw().await;
+        let resp = conn.roundtrip(request).await;
+        assert_eq!(resp.status, 400, "{}", resp.text());
+        let v = resp.json();
+        assert_eq!(v["error"], "bad_request", "{v}");
+        assert!(v["message"].as_str().unwrap().contains("Host"), "{v}");
+        assert_eq!(conn.after(Duration::from_secs(10)).await, After::Closed);
+    }
+    assert!(up.requests().is_empty(), "forwarded: {:?}", up.requests());
+
+    let resp = gw.raw().await.roundtrip(b"GET /old HTTP/1.0\r\n\r\n").await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(up.arrival().await.target, "/old");
+
+    let mut sender = gw.h2_sender().await;
+    let req = http::Request::get(format!("https://localhost:{}/h2", gw.addr.port()))
+        .body(String::new())
+        .unwrap();
+    assert!(!req.headers().contains_key("host"));
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(up.arrival().await.target, "/h2");
+}

@@ -38,6 +38,9 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
     let data_dir = resolve(base, &raw.server.data_dir);
     let session = session(&raw.session, &raw.redis, &data_dir, base, &mut errs);
     let routes = routes(&raw.routes, raw.limits.max_body_bytes, &mut errs);
+    if let (Some(admin), Some(server)) = (admin_listen, server.as_ref()) {
+        listeners_distinct(admin, server, &mut errs);
+    }
     // Validated even when [server] is not, so every error is reported at once.
     let origin = server
         .as_ref()
@@ -66,6 +69,55 @@ pub fn validate(raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
         }
         _ => Err(errs),
     }
+}
+
+/// The files `raw` names, resolved as [`validate`] resolves them, for
+/// `check-config` to load even when other keys are invalid. An invalid
+/// `tls.min_version` (reported by validation) reads as "1.2" here.
+pub fn named_files(raw: &RawConfig, base: &Path) -> NamedFiles {
+    let mut ignored = ConfigErrors::default();
+    let tls = tls(&raw.tls, base, &mut ignored).unwrap_or_else(|| TlsConfig {
+        cert: resolve(base, &raw.tls.cert),
+        key: resolve(base, &raw.tls.key),
+        min_version: TlsVersion::Tls12,
+        generate_dev_cert: raw.tls.generate_dev_cert,
+    });
+    NamedFiles {
+        tls,
+        users_file: resolve(base, &raw.auth.users_file),
+        inline_users: !raw.auth.users.is_empty(),
+        route_needing_users: raw
+            .routes
+            .iter()
+            .position(|r| r.policy.as_deref() != Some("public")),
+    }
+}
+
+/// The admin listener cannot share an address with a gateway listener: one of
+/// the two binds would fail at start, after the configuration was accepted.
+fn listeners_distinct(admin: SocketAddr, server: &ServerConfig, errs: &mut ConfigErrors) {
+    let others = [
+        Some(("server.listen", server.listen)),
+        server.http_listen.map(|a| ("server.http_listen", a)),
+    ];
+    for (key, other) in others.into_iter().flatten() {
+        if overlaps(admin, other) {
+            errs.push(
+                "admin.listen",
+                format!(
+                    "`{admin}` is also `{key}` (`{other}`); give the admin listener its own port"
+                ),
+            );
+        }
+    }
+}
+
+/// Whether binding both addresses would collide: same non-zero port, and the
+/// same IP or either one the wildcard. Port 0 picks a free port each time.
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 pub(super) fn resolve(base: &Path, p: &str) -> PathBuf {
@@ -112,6 +164,35 @@ mod tests {
             upstream: upstream.map(str::to_string),
             ..RawRoute::default()
         }
+    }
+
+    /// An admin listener on a gateway listener's address is refused, naming
+    /// both keys; the wildcard overlaps every IP; port 0 never collides.
+    #[test]
+    fn admin_listen_must_not_collide() {
+        let judge = |listen: &str, http: Option<&str>, admin: &str| {
+            let mut raw = RawConfig::default();
+            raw.server.listen = listen.into();
+            raw.server.http_listen = http.map(str::to_string);
+            raw.admin.listen = Some(admin.into());
+            raw.routes = vec![route("/", Some("http://127.0.0.1:3000"))];
+            validate(raw, Path::new("."))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let same = judge("127.0.0.1:8443", None, "127.0.0.1:8443");
+        assert!(
+            same.contains("admin.listen:") && same.contains("server.listen"),
+            "{same}"
+        );
+        let http = judge("127.0.0.1:8443", Some("0.0.0.0:8080"), "127.0.0.1:8080");
+        assert!(
+            http.contains("admin.listen:") && http.contains("server.http_listen"),
+            "{http}"
+        );
+        assert_eq!(judge("127.0.0.1:8443", None, "127.0.0.1:9090"), "");
+        assert_eq!(judge("127.0.0.1:0", None, "127.0.0.1:0"), "");
     }
 
     /// Every problem is reported at once, each under its own key.
