@@ -182,10 +182,34 @@ struct Worker {
     observer: Option<HashObserver>,
 }
 
+/// Lowers this thread to the idle scheduling class (`SCHED_IDLE` on
+/// Linux): hashing then runs only on CPU time the proxied traffic leaves, so
+/// a login flood slows logins (and fills the queue: 503) instead of raising
+/// the latency of every proxied request. Lowering one's own priority needs no
+/// privilege; where it is refused, hashing runs at normal priority.
+fn yield_to_traffic() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+            thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(e) = set_thread_priority_and_policy(
+            thread_native_id(),
+            thread_priority::ThreadPriority::Min,
+            idle,
+        ) {
+            tracing::warn!(error = ?e, "password hashing keeps normal priority");
+        }
+    }
+}
+
 impl Worker {
     /// Takes jobs until the pool stops. A panicking job costs its caller a
     /// [`PoolError::Closed`], not the worker.
     fn run(self, prepare: bool) {
+        yield_to_traffic();
         if prepare {
             super::prepare_dummy();
         }
@@ -353,5 +377,23 @@ mod tests {
         release.send(()).unwrap();
         drop(pool);
         assert!(queued.await.is_err(), "queued job must be abandoned");
+    }
+
+    /// A hashing thread asks for the idle scheduling class, so proxied
+    /// traffic wins the CPU during a login flood.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_yield_to_traffic() {
+        use thread_priority::unix::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        let policy = std::thread::spawn(|| {
+            yield_to_traffic();
+            thread_priority::unix::thread_schedule_policy().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
     }
 }
