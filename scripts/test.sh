@@ -32,8 +32,8 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
 fi
 
 # Debian's Chromium and ChromeDriver for the browser tests (tests/it/browser_*).
-# Without them those tests fail, unless PORTCULLIS_SKIP_BROWSER=1.
-if [ "${PORTCULLIS_SKIP_BROWSER:-}" != 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+# Without them those tests fail, unless SKIP_BROWSER_TESTS=1.
+if [ "${SKIP_BROWSER_TESTS:-}" != 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
   log "installing chromium and chromium-driver"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

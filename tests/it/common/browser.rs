@@ -5,7 +5,9 @@
 //! Chromium too, even when a test panics.
 //!
 //! Chromium is required: without it these tests fail, naming the packages
-//! to install, unless `PORTCULLIS_SKIP_BROWSER=1` says to skip them.
+//! to install, unless `SKIP_BROWSER_TESTS=1` says to skip them.
+//! (Not a `PORTCULLIS_` variable: the gateways these tests start would read
+//! it as configuration.)
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -51,14 +53,14 @@ pub fn available() -> bool {
     if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
         return true;
     }
-    if std::env::var("PORTCULLIS_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("PORTCULLIS_SKIP_BROWSER=1: skipping a browser test (no Chromium)");
+    if std::env::var("SKIP_BROWSER_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIP_BROWSER_TESTS=1: skipping a browser test (no Chromium)");
         return false;
     }
     panic!(
         "the browser tests need {CHROMIUM} and {CHROMEDRIVER}: \
          `apt-get install chromium chromium-driver` (scripts/test.sh does), \
-         or set PORTCULLIS_SKIP_BROWSER=1 to skip them"
+         or set SKIP_BROWSER_TESTS=1 to skip them"
     );
 }
 
