@@ -1,19 +1,23 @@
-//! Forwarding to upstreams with a pooled hyper-util client: streamed bodies
-//! both ways, a response timeout, WebSocket tunnels, and upstream failures
-//! mapped to 502/504 without leaking upstream detail.
+//! Forwarding to upstreams over pooled keep-alive connections (see
+//! [`pool`]): streamed bodies both ways, a response timeout, WebSocket
+//! tunnels, and upstream failures mapped to 502/504 without leaking
+//! upstream detail.
 
+pub mod pool;
 pub mod upgrade;
 
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use http::{Request, Response, Uri};
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::body::{Frame, Incoming, SizeHint};
 
 use crate::body::{Body, BoxError};
 use crate::config::UpstreamConfig;
+use pool::{Checkin, Pool};
 
 /// Why forwarding failed; mapped to a status by the gateway.
 #[derive(Debug, thiserror::Error)]
@@ -38,63 +42,163 @@ pub enum ProxyError {
     BadUri(String),
 }
 
-/// The shared upstream client.
-#[derive(Debug, Clone)]
+/// The upstream connections.
+#[derive(Debug)]
 pub struct Upstreams {
-    client: Client<HttpConnector, Body>,
+    pool: Pool,
     response_timeout: Duration,
 }
 
 impl Upstreams {
-    /// A pooled client configured from `[upstream]`.
+    /// A pool configured from `[upstream]`.
     pub fn new(cfg: &UpstreamConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(cfg.connect_timeout));
-        connector.set_nodelay(true);
-        connector.enforce_http(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(cfg.pool_idle_timeout)
-            .pool_max_idle_per_host(cfg.pool_max_idle_per_host)
-            .build(connector);
         Self {
-            client,
+            pool: Pool::new(
+                cfg.connect_timeout,
+                cfg.pool_idle_timeout,
+                cfg.pool_max_idle_per_host,
+            ),
             response_timeout: cfg.response_timeout,
         }
     }
 
-    /// Sends `req` (already rewritten) to `upstream` + `path_and_query`.
+    /// Sends `req` (already rewritten, with its `Host`) to `upstream` +
+    /// `path_and_query`.
     pub async fn send(
         &self,
         mut req: Request<Body>,
         upstream: &Uri,
         path_and_query: &str,
     ) -> Result<Response<Body>, ProxyError> {
-        *req.uri_mut() = target_uri(upstream, path_and_query)?;
-        let fut = self.client.request(req);
-        let resp = match tokio::time::timeout(self.response_timeout, fut).await {
+        let authority = upstream
+            .authority()
+            .ok_or_else(|| ProxyError::BadUri("upstream has no host".into()))?
+            .as_str();
+        set_origin_form(&mut req, upstream, path_and_query)?;
+        let upgrade = req.headers().contains_key(http::header::UPGRADE);
+        let exchange = self.exchange(req, authority);
+        let (resp, conn) = match tokio::time::timeout(self.response_timeout, exchange).await {
             Err(_) => return Err(ProxyError::Timeout),
-            Ok(Err(e)) => return Err(classify(&e)),
-            Ok(Ok(resp)) => resp,
+            Ok(result) => result?,
         };
-        Ok(resp.map(|b| b.map_err(BoxError::from).boxed()))
+        // A connection that switched protocols belongs to the tunnel.
+        let checkin = (!upgrade && resp.status() != StatusCode::SWITCHING_PROTOCOLS)
+            .then(|| self.pool.checkin(conn));
+        Ok(resp.map(|inner| Returning { inner, checkin }.boxed()))
+    }
+
+    /// One request on a pooled or new connection. A request that a pooled
+    /// connection gave back unsent (the upstream closed it while idle) goes
+    /// out again on the next one.
+    async fn exchange(
+        &self,
+        mut req: Request<Body>,
+        authority: &str,
+    ) -> Result<(Response<Incoming>, pool::Conn), ProxyError> {
+        loop {
+            let mut conn = self
+                .pool
+                .get(authority)
+                .await
+                .map_err(|e| ProxyError::Unavailable(e.to_string()))?;
+            match conn.sender.try_send_request(req).await {
+                Ok(resp) => return Ok((resp, conn)),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if conn.reused => req = unsent,
+                    _ => return Err(classify(&e.into_error())),
+                },
+            }
+        }
     }
 }
 
-/// Joins the upstream's base path and the normalized request path.
+/// Points the request at the upstream's base path + `path_and_query`, in
+/// origin form. The client's own target is kept when it is already that
+/// (the usual case: no base path, a clean HTTP/1.1 path): no copy then.
+fn set_origin_form(
+    req: &mut Request<Body>,
+    upstream: &Uri,
+    path_and_query: &str,
+) -> Result<(), ProxyError> {
+    let base = upstream.path().trim_end_matches('/');
+    let current = req.uri();
+    if base.is_empty()
+        && current.scheme().is_none()
+        && current.authority().is_none()
+        && current.path_and_query().map(|pq| pq.as_str()) == Some(path_and_query)
+    {
+        return Ok(());
+    }
+    *req.uri_mut() = target_uri(upstream, path_and_query)?;
+    Ok(())
+}
+
+/// The origin-form target: the upstream's base path joined with the
+/// normalized request path and query.
 pub fn target_uri(upstream: &Uri, path_and_query: &str) -> Result<Uri, ProxyError> {
     let base = upstream.path().trim_end_matches('/');
-    let mut parts = upstream.clone().into_parts();
-    parts.path_and_query = Some(
-        format!("{base}{path_and_query}")
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| ProxyError::BadUri(e.to_string()))?,
-    );
-    Uri::from_parts(parts).map_err(|e| ProxyError::BadUri(e.to_string()))
+    let mut target = String::with_capacity(base.len() + path_and_query.len());
+    target.push_str(base);
+    target.push_str(path_and_query);
+    Uri::from_maybe_shared(Bytes::from(target))
+        .map_err(|e: http::uri::InvalidUri| ProxyError::BadUri(e.to_string()))
+}
+
+/// An upstream response body that returns its connection to the pool once
+/// read to the end.
+struct Returning {
+    inner: Incoming,
+    checkin: Option<Checkin>,
+}
+
+impl Returning {
+    fn finish(&mut self) {
+        if let Some(c) = self.checkin.take() {
+            c.done();
+        }
+    }
+}
+
+impl hyper::body::Body for Returning {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        let frame = ready!(Pin::new(&mut this.inner).poll_frame(cx));
+        match &frame {
+            None => this.finish(),
+            Some(Ok(_)) if this.inner.is_end_stream() => this.finish(),
+            Some(Ok(_)) => {}
+            // A broken exchange leaves the connection unusable.
+            Some(Err(_)) => this.checkin = None,
+        }
+        Poll::Ready(frame.map(|f| f.map_err(BoxError::from)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        // An empty body (HEAD, 204, 304) may never be polled.
+        if hyper::body::Body::is_end_stream(&self.inner) {
+            self.finish();
+        }
+    }
 }
 
 /// Tells a body-limit failure from an unavailable upstream.
-fn classify(e: &hyper_util::client::legacy::Error) -> ProxyError {
+fn classify(e: &hyper::Error) -> ProxyError {
     let chain = || {
         std::iter::successors(Some(e as &(dyn std::error::Error + 'static)), |s| {
             s.source()
@@ -125,13 +229,10 @@ mod tests {
     #[test]
     fn joins_base_path() {
         let cases = [
-            (
-                "http://127.0.0.1:3000",
-                "/a?b=1",
-                "http://127.0.0.1:3000/a?b=1",
-            ),
-            ("http://app:3000/", "/a", "http://app:3000/a"),
-            ("http://app/base/", "/x/y", "http://app/base/x/y"),
+            ("http://127.0.0.1:3000", "/a?b=1", "/a?b=1"),
+            ("http://app:3000/", "/a", "/a"),
+            ("http://app/base/", "/x/y", "/base/x/y"),
+            ("http://app/base", "/?q", "/base/?q"),
         ];
         for (up, pq, want) in cases {
             let up: Uri = up.parse().unwrap();
