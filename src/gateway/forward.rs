@@ -51,8 +51,13 @@ pub async fn forward(
     let (mut parts, body) = req.into_parts();
     rewrite_request(gw, &mut parts.headers, conn, &t, upgrade_proto.is_some());
     parts.version = Version::HTTP_11;
-    let patience = gw.config().limits.header_read_timeout;
-    let body = Limited::new(crate::body::Patient::new(body, patience), limit as usize).boxed();
+    // A request without a body (most are) needs no limit and no stall timer.
+    let body = if hyper::body::Body::is_end_stream(&body) {
+        crate::body::empty()
+    } else {
+        let patience = gw.config().limits.header_read_timeout;
+        Limited::new(crate::body::Patient::new(body, patience), limit as usize).boxed()
+    };
     let pq = match t.query {
         Some(q) => format!("{}?{q}", t.path),
         None => t.path.to_string(),
@@ -127,13 +132,9 @@ fn rewrite_request(gw: &Gateway, h: &mut HeaderMap, conn: ConnInfo, t: &Target<'
     }
     cookies::remove(h, cookie_names::ALL);
     h.remove(header::AUTHORIZATION);
-    let host = cfg.server.public_origin.trim_start_matches("https://");
-    if let Err(e) = forwarded::set_forwarded(h, conn.peer.ip(), "https", host, peer_trusted) {
-        tracing::warn!(error = %e, "forwarded headers not set");
-    }
-    if let Ok(v) = HeaderValue::from_str(host) {
-        h.insert(header::HOST, v);
-    }
+    let (values, host) = gw.forwarded_values();
+    forwarded::set_forwarded(h, conn.peer.ip(), values, peer_trusted);
+    h.insert(header::HOST, host.clone());
     h.insert(super::request_id::HEADER, t.request_id.clone());
     if let Some(id) = &t.identity {
         set_identity(h, &cfg.identity, id);

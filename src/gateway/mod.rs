@@ -53,6 +53,9 @@ pub struct Gateway {
     path_options: PathOptions,
     cors: Option<cors::Cors>,
     cors_origins: Arc<[String]>,
+    /// `X-Forwarded-Proto`/`-Host` and `Host` for upstreams, built once.
+    forwarded: crate::headers::forwarded::ForwardedValues,
+    upstream_host: HeaderValue,
     auth: Arc<AuthService>,
     metrics: Arc<Metrics>,
     shutdown: tokio_util::sync::CancellationToken,
@@ -87,7 +90,14 @@ impl Gateway {
             .map_err(|e| GatewayError::Headers(e.to_string()))?;
         let prefixes = config.routes.iter().map(|r| r.prefix.as_str());
         let metrics = Arc::new(Metrics::new(prefixes, clock.clone()));
+        let host = config.server.public_origin.trim_start_matches("https://");
+        let forwarded = crate::headers::forwarded::ForwardedValues::new("https", host)
+            .map_err(|e| GatewayError::Headers(e.to_string()))?;
+        let upstream_host = HeaderValue::from_str(host)
+            .map_err(|_| GatewayError::Headers(format!("invalid public origin host {host:?}")))?;
         Ok(Self {
+            forwarded,
+            upstream_host,
             auth: Arc::new(AuthService::new(&config, clock, metrics.clone()).await?),
             metrics,
             routes: tokio::sync::watch::Sender::new(Arc::new(RouteTable::new(
@@ -152,7 +162,8 @@ impl Gateway {
         let started = Instant::now();
         let request_id = request_id::assign(req.headers());
         let method = req.method().clone();
-        let path = req.uri().path().to_string();
+        // A clone shares the parsed bytes: no copy unless the log is written.
+        let uri = req.uri().clone();
         let preflight = cors::is_preflight(&req);
         let origin = self
             .cors
@@ -196,7 +207,7 @@ impl Gateway {
             target: "portcullis::access",
             peer = %conn.peer.ip(),
             method = %method,
-            path = %path,
+            path = %uri.path(),
             status = resp.status().as_u16(),
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request"
@@ -217,17 +228,15 @@ impl Gateway {
         if let Some(resp) = hygiene::refuse_method_or_count(&req, self.config.limits.max_headers) {
             return Outcome::Own(resp);
         }
-        let raw = req
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/")
-            .to_string();
-        let (raw_path, query) = path::split_path_query(&raw);
-        let Ok(normalized) = path::normalize(raw_path, &self.path_options).map(|p| p.into_owned())
-        else {
+        // The request moves on to the upstream while its path is still
+        // needed: borrow from a clone of the URI (shared bytes, no copy).
+        let uri = req.uri().clone();
+        let raw = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+        let (raw_path, query) = path::split_path_query(raw);
+        let Ok(normalized) = path::normalize(raw_path, &self.path_options) else {
             return Outcome::Own(bad_path());
         };
+        let normalized: &str = &normalized;
         if normalized == forward_auth::PATH {
             // Read-only and asked by a proxy: before the CSRF check, any method.
             return Outcome::Own(forward_auth::handle(self, &req, conn, query, seen).await);
@@ -239,15 +248,13 @@ impl Gateway {
             // credentials and must not reach an upstream, identity or not.
             return Outcome::Own(cors.preflight(req.headers()));
         }
-        if endpoints::is_own(&normalized) {
-            seen.endpoint = endpoints::metric_endpoint(&normalized);
+        if endpoints::is_own(normalized) {
+            seen.endpoint = endpoints::metric_endpoint(normalized);
             let ctx = self.ctx(conn, req.headers());
-            return Outcome::Own(
-                endpoints::handle(&self.auth, req, &ctx, &normalized, query).await,
-            );
+            return Outcome::Own(endpoints::handle(&self.auth, req, &ctx, normalized, query).await);
         }
         let table = self.routes();
-        let route = match table.find(&normalized) {
+        let route = match table.find(normalized) {
             Ok(Some(route)) => route,
             Ok(None) => {
                 return Outcome::Own(respond::json_error(
@@ -282,12 +289,12 @@ impl Gateway {
                 return Outcome::Own(crate::auth::login::too_many_requests("proxy_ip", limited));
             }
         }
-        let here = match query {
-            Some(q) => format!("{normalized}?{q}"),
-            None => normalized.clone(),
+        let here = Here {
+            path: normalized,
+            query,
         };
         let auth_started = Instant::now();
-        let authorized = self.authorize(route, &req, &here).await;
+        let authorized = self.authorize(route, &req, here).await;
         if let Policy::Authenticated { .. } = route.policy {
             seen.endpoint = Endpoint::Verify;
             seen.auth_time = Some(auth_started.elapsed());
@@ -306,7 +313,7 @@ impl Gateway {
         }
         let target = forward::Target {
             route,
-            path: &normalized,
+            path: normalized,
             query,
             request_id,
             identity,
@@ -327,7 +334,7 @@ impl Gateway {
         &self,
         route: &Route,
         req: &Request<B>,
-        here: &str,
+        here: Here<'_>,
     ) -> Result<(Option<Identity>, Vec<HeaderValue>), Response<Body>> {
         let Policy::Authenticated { roles } = &route.policy else {
             return Ok((None, Vec::new()));
@@ -338,9 +345,9 @@ impl Gateway {
                 Ok(pair) => pair,
                 Err(RefreshFailure::StoreDown) => return Err(crate::auth::login::unavailable()),
                 Err(_) if deny::is_cross_site_navigation(req) => {
-                    return Err(deny::reload_same_site(here));
+                    return Err(deny::reload_same_site(&here.to_string()));
                 }
-                Err(_) => return Err(deny::unauthenticated(&failure, req, here)),
+                Err(_) => return Err(deny::unauthenticated(&failure, req, &here.to_string())),
             },
         };
         if !id.has_any_role(roles) {
@@ -366,6 +373,13 @@ impl Gateway {
         }
     }
 
+    /// The forwarded header values and the `Host` upstreams see.
+    pub(crate) fn forwarded_values(
+        &self,
+    ) -> (&crate::headers::forwarded::ForwardedValues, &HeaderValue) {
+        (&self.forwarded, &self.upstream_host)
+    }
+
     pub(crate) fn upstreams(&self) -> &Upstreams {
         &self.upstreams
     }
@@ -378,6 +392,23 @@ impl Gateway {
     /// Ends long-lived tunnels (called on shutdown).
     pub fn stop(&self) {
         self.shutdown.cancel();
+    }
+}
+
+/// The normalized path and query, written out only when a refusal needs
+/// to send the user back here.
+#[derive(Debug, Clone, Copy)]
+struct Here<'a> {
+    path: &'a str,
+    query: Option<&'a str>,
+}
+
+impl std::fmt::Display for Here<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.query {
+            Some(q) => write!(f, "{}?{q}", self.path),
+            None => f.write_str(self.path),
+        }
     }
 }
 

@@ -23,8 +23,12 @@ fn well_formed(v: &[u8]) -> bool {
 
 /// A new random id of 32 hex digits.
 pub fn generate() -> HeaderValue {
-    let id = format!("{:032x}", rand::random::<u128>());
-    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    let raw = rand::random::<u128>().to_be_bytes();
+    let mut hex = [0u8; 32];
+    base16ct::lower::encode(&raw, &mut hex)
+        .ok()
+        .and_then(|id| HeaderValue::from_bytes(id).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("unknown"))
 }
 
 #[cfg(test)]
@@ -48,5 +52,18 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(HEADER, HeaderValue::from_str(&"a".repeat(65)).unwrap());
         assert_eq!(assign(&h).len(), 32);
+    }
+
+    /// Fresh ids are 32 lowercase hex digits and differ.
+    #[test]
+    fn generates_hex_ids() {
+        let (a, b) = (generate(), generate());
+        assert_eq!(a.len(), 32);
+        assert!(
+            a.as_bytes()
+                .iter()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+        );
+        assert_ne!(a, b);
     }
 }

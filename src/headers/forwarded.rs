@@ -67,46 +67,58 @@ pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
     trusted.iter().any(|net| net.contains(&ip))
 }
 
+/// The `X-Forwarded-Proto` and `X-Forwarded-Host` values, validated once
+/// when the gateway starts rather than on every request.
+#[derive(Debug, Clone)]
+pub struct ForwardedValues {
+    proto: HeaderValue,
+    host: HeaderValue,
+}
+
+impl ForwardedValues {
+    /// Validates `proto` and `host` as header values.
+    ///
+    /// # Errors
+    /// [`ForwardedError::InvalidValue`] naming the header whose value is not
+    /// a valid header value.
+    pub fn new(proto: &str, host: &str) -> Result<Self, ForwardedError> {
+        Ok(Self {
+            proto: HeaderValue::from_str(proto)
+                .map_err(|_| ForwardedError::InvalidValue("x-forwarded-proto"))?,
+            host: HeaderValue::from_str(host)
+                .map_err(|_| ForwardedError::InvalidValue("x-forwarded-host"))?,
+        })
+    }
+}
+
 /// Sets the forwarded headers for the upstream.
 ///
 /// `peer` is the address of the connection. From an untrusted peer (which is
 /// then the client), `X-Forwarded-For` becomes exactly that address; from a
 /// trusted proxy, `peer` is appended to the existing list (all headers joined
-/// into one). `X-Forwarded-Proto` and `X-Forwarded-Host` are set to `proto`
-/// and `host`, unless the peer is trusted and already sent them.
-///
-/// # Errors
-/// [`ForwardedError::InvalidValue`] if `proto` or `host` is not a valid
-/// header value; nothing is changed then.
+/// into one). `X-Forwarded-Proto` and `X-Forwarded-Host` are set to the
+/// configured `values`, unless the peer is trusted and already sent them.
 pub fn set_forwarded(
     headers: &mut HeaderMap,
     peer: IpAddr,
-    proto: &str,
-    host: &str,
+    values: &ForwardedValues,
     peer_trusted: bool,
-) -> Result<(), ForwardedError> {
-    let proto = HeaderValue::from_str(proto)
-        .map_err(|_| ForwardedError::InvalidValue("x-forwarded-proto"))?;
-    let host = HeaderValue::from_str(host)
-        .map_err(|_| ForwardedError::InvalidValue("x-forwarded-host"))?;
-    let xff = forwarded_for(headers, peer.to_canonical(), peer_trusted)?;
+) {
+    let xff = forwarded_for(headers, peer.to_canonical(), peer_trusted);
     headers.insert(X_FORWARDED_FOR, xff);
-    for (name, value) in [(X_FORWARDED_PROTO, proto), (X_FORWARDED_HOST, host)] {
+    for (name, value) in [
+        (X_FORWARDED_PROTO, &values.proto),
+        (X_FORWARDED_HOST, &values.host),
+    ] {
         if !(peer_trusted && headers.contains_key(&name)) {
-            headers.insert(name, value);
+            headers.insert(name, value.clone());
         }
     }
-    Ok(())
 }
 
 /// The new `X-Forwarded-For` value.
-fn forwarded_for(
-    headers: &HeaderMap,
-    peer: IpAddr,
-    peer_trusted: bool,
-) -> Result<HeaderValue, ForwardedError> {
-    let peer = peer.to_string();
-    let mut list = Vec::new();
+fn forwarded_for(headers: &HeaderMap, peer: IpAddr, peer_trusted: bool) -> HeaderValue {
+    let mut list = Vec::with_capacity(48);
     if peer_trusted {
         for value in headers.get_all(X_FORWARDED_FOR) {
             let value = value.as_bytes().trim_ascii();
@@ -116,8 +128,36 @@ fn forwarded_for(
             }
         }
     }
-    list.extend_from_slice(peer.as_bytes());
-    HeaderValue::from_bytes(&list).map_err(|_| ForwardedError::InvalidValue("x-forwarded-for"))
+    write_ip(&mut list, peer);
+    // Earlier entries came from a header value (no control bytes) and an
+    // address is ASCII, so this cannot fail; fall back to the address alone.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(list)).unwrap_or_else(|_| {
+        let mut only = Vec::with_capacity(40);
+        write_ip(&mut only, peer);
+        HeaderValue::from_maybe_shared(bytes::Bytes::from(only))
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    })
+}
+
+/// Appends an address in its canonical text form. IPv4 is written digit by
+/// digit: `Display` through `core::fmt` cost more than the rest of the
+/// header rewrite on the proxy's hot path.
+fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(digits.format(octet).as_bytes());
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::io::Write;
+            let _ = write!(out, "{v6}");
+        }
+    }
 }
 
 /// Parses one list entry: an address, optionally with a port, IPv6 optionally
@@ -235,7 +275,7 @@ mod tests {
         spoofed.insert(X_FORWARDED_HOST, HeaderValue::from_static("evil.example"));
         spoofed.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
         let mut h = spoofed.clone();
-        set_forwarded(&mut h, ip("203.0.113.9"), "https", "app.example", false).unwrap();
+        set_forwarded(&mut h, ip("203.0.113.9"), &values("app.example"), false);
         assert_eq!(
             h.get_all(X_FORWARDED_FOR).iter().collect::<Vec<_>>(),
             ["203.0.113.9"]
@@ -244,7 +284,7 @@ mod tests {
         assert_eq!(h[X_FORWARDED_PROTO], "https");
 
         let mut h = spoofed.clone();
-        set_forwarded(&mut h, ip("::ffff:10.0.0.1"), "https", "app.example", true).unwrap();
+        set_forwarded(&mut h, ip("::ffff:10.0.0.1"), &values("app.example"), true);
         assert_eq!(
             h.get_all(X_FORWARDED_FOR).iter().collect::<Vec<_>>(),
             ["6.6.6.6, 7.7.7.7, 10.0.0.1"]
@@ -253,18 +293,38 @@ mod tests {
         assert_eq!(h[X_FORWARDED_PROTO], "http");
 
         let mut h = HeaderMap::new();
-        set_forwarded(&mut h, ip("2001:db8::1"), "https", "app.example:8443", true).unwrap();
+        set_forwarded(&mut h, ip("2001:db8::1"), &values("app.example:8443"), true);
         assert_eq!(h[X_FORWARDED_FOR], "2001:db8::1");
         assert_eq!(h[X_FORWARDED_HOST], "app.example:8443");
     }
 
-    /// Invalid proto or host values are refused without touching the map.
+    fn values(host: &str) -> ForwardedValues {
+        ForwardedValues::new("https", host).unwrap()
+    }
+
+    /// Invalid proto or host values are refused when the gateway starts.
     #[test]
-    fn set_forwarded_refuses_bad_values() {
-        let mut h = xff(&["1.1.1.1"]);
-        let err = set_forwarded(&mut h, ip("1.2.3.4"), "https", "a\r\nb", false);
-        assert_eq!(err, Err(ForwardedError::InvalidValue("x-forwarded-host")));
-        assert_eq!(h[X_FORWARDED_FOR], "1.1.1.1");
-        assert!(set_forwarded(&mut h, ip("1.2.3.4"), "\n", "a", false).is_err());
+    fn forwarded_values_refuse_bad_values() {
+        let err = ForwardedValues::new("https", "a\r\nb").unwrap_err();
+        assert_eq!(err, ForwardedError::InvalidValue("x-forwarded-host"));
+        let err = ForwardedValues::new("\n", "a").unwrap_err();
+        assert_eq!(err, ForwardedError::InvalidValue("x-forwarded-proto"));
+    }
+
+    /// Addresses are written in their canonical text form.
+    #[test]
+    fn writes_addresses_canonically() {
+        for text in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "10.200.30.255",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8:800:200c:417a",
+        ] {
+            let mut out = Vec::new();
+            write_ip(&mut out, ip(text));
+            assert_eq!(std::str::from_utf8(&out).unwrap(), ip(text).to_string());
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! security headers): a client can name any header in `Connection`, and an
 //! order the other way round would let it delete what the gateway set.
 
+use smallvec::SmallVec;
+
 use http::header::{
     CONNECTION, HeaderMap, HeaderName, HeaderValue, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
@@ -32,10 +34,21 @@ pub fn strip(headers: &mut HeaderMap) {
     if !headers.keys().any(|n| ALWAYS_HOP_BY_HOP.contains(n)) {
         return;
     }
-    for name in connection_names(headers) {
-        headers.remove(name);
-    }
-    for name in &ALWAYS_HOP_BY_HOP {
+    // Then remove only the names present, matched against the `Connection`
+    // tokens as they are: building a `HeaderName` per token would allocate
+    // for every non-standard one (`keep-alive` on nearly every response).
+    let named: SmallVec<[&[u8]; 4]> = connection_tokens(headers).collect();
+    let doomed: SmallVec<[HeaderName; 4]> = headers
+        .keys()
+        .filter(|name| {
+            let name_bytes = name.as_str().as_bytes();
+            ALWAYS_HOP_BY_HOP.contains(name)
+                || named.iter().any(|t| t.eq_ignore_ascii_case(name_bytes))
+        })
+        .cloned()
+        .collect();
+    drop(named); // ends the borrow of the map
+    for name in &doomed {
         headers.remove(name);
     }
 }
@@ -71,14 +84,6 @@ pub fn strip_keep_upgrade(headers: &mut HeaderMap) -> Option<HeaderValue> {
         headers.insert(UPGRADE, value.clone());
     }
     upgrade
-}
-
-/// The header names listed in every `Connection` header; tokens that are not
-/// valid header names (they cannot name a header) are skipped.
-fn connection_names(headers: &HeaderMap) -> Vec<HeaderName> {
-    connection_tokens(headers)
-        .filter_map(|t| HeaderName::from_bytes(t).ok())
-        .collect()
 }
 
 /// The non-empty, trimmed tokens of every `Connection` header.

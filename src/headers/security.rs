@@ -166,6 +166,8 @@ impl CompiledSecurityHeaders {
             }
         }
         let replace = own_endpoint || self.override_upstream;
+        // One growth of the map instead of one per header added.
+        headers.reserve(self.set.len() + 1);
         for (name, value) in &self.set {
             if replace || !headers.contains_key(name) {
                 headers.insert(name.clone(), value.clone());

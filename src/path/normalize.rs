@@ -31,6 +31,29 @@ use super::{PathError, PathOptions};
 /// # Errors
 /// A [`PathError`] naming the first ambiguity found.
 pub fn normalize<'a>(raw_path: &'a str, opts: &PathOptions) -> Result<Cow<'a, str>, PathError> {
+    if is_plain(raw_path) {
+        return Ok(Cow::Borrowed(raw_path));
+    }
+    normalize_segments(raw_path, opts)
+}
+
+/// Whether the path is already canonical on sight: a leading `/`, no `//`,
+/// and only letters, digits, `-`, `_`, `~` and `/` (no dots, escapes or
+/// parameters, so no rule below can apply). Most request paths are; the
+/// check is a fraction of the full pass.
+pub(super) fn is_plain(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.first() == Some(&b'/')
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'-' | b'_' | b'~'))
+        && !b.windows(2).any(|w| w == b"//")
+}
+
+/// The full pass, segment by segment.
+pub(super) fn normalize_segments<'a>(
+    raw_path: &'a str,
+    opts: &PathOptions,
+) -> Result<Cow<'a, str>, PathError> {
     let rest = raw_path.strip_prefix('/').ok_or(PathError::NotOriginForm)?;
     let mut out = Output::new(raw_path);
     let mut trailing_slash = false;

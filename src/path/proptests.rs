@@ -175,6 +175,18 @@ fn respelled() -> impl Strategy<Value = (String, String)> {
 }
 
 proptest! {
+    /// The fast path for plain paths answers exactly what the full pass
+    /// answers, on paths built from its alphabet and its near misses.
+    #[test]
+    fn plain_fast_path_agrees(path in "[/a-zA-Z0-9_~.%;-]{0,24}", strict in any::<bool>()) {
+        let opts = if strict { STRICT } else { LAX };
+        if super::normalize::is_plain(&path) {
+            let full = super::normalize::normalize_segments(&path, &opts);
+            prop_assert!(matches!(&full, Ok(Cow::Borrowed(p)) if *p == path), "{path:?} -> {full:?}");
+        }
+        prop_assert_eq!(normalize(&path, &opts), super::normalize::normalize_segments(&path, &opts));
+    }
+
     /// Normalizing twice changes nothing, and the second pass borrows.
     #[test]
     fn idempotent(path in any_path(), strict in any::<bool>()) {
