@@ -127,13 +127,14 @@ impl Sniffer {
         }
     }
 
-    /// Collects bytes up to a CRLF and handles the complete line.
+    /// Collects bytes up to a CRLF and handles the complete line. A line
+    /// that arrived whole is read in place; only one split across reads is
+    /// copied, into a buffer kept for the connection.
     fn take_line<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
         let (chunk, rest, complete) = match data.iter().position(|&b| b == b'\n') {
             Some(i) => (&data[..=i], &data[i + 1..], true),
             None => (data, &data[data.len()..], false),
         };
-        self.line.extend_from_slice(chunk);
         if self.state == State::Head {
             self.head_bytes += chunk.len();
         }
@@ -142,18 +143,30 @@ impl Sniffer {
         } else {
             MAX_LINE
         };
-        if self.line.len() > limit || self.head_bytes > MAX_HEAD {
+        if self.line.len() + chunk.len() > limit || self.head_bytes > MAX_HEAD {
             self.state = State::Off;
             return rest;
         }
-        if complete {
+        if !complete {
+            self.line.extend_from_slice(chunk);
+        } else if self.line.is_empty() {
+            self.end_line(chunk);
+        } else {
+            self.line.extend_from_slice(chunk);
             let line = std::mem::take(&mut self.line);
-            match line.strip_suffix(b"\r\n") {
-                Some(l) => self.on_line(l),
-                None => self.state = State::Off,
-            }
+            self.end_line(&line);
+            self.line = line;
+            self.line.clear();
         }
         rest
+    }
+
+    /// Handles one complete line, CRLF included.
+    fn end_line(&mut self, line: &[u8]) {
+        match line.strip_suffix(b"\r\n") {
+            Some(l) => self.on_line(l),
+            None => self.state = State::Off,
+        }
     }
 
     fn on_line(&mut self, line: &[u8]) {

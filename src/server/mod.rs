@@ -13,9 +13,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -48,7 +48,7 @@ pub async fn serve_https(
     let limits = gateway.limits().clone();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let tracker = TaskTracker::new();
-    let builder = Arc::new(http_builder(&limits));
+    let protocols = Arc::new(protocols(&limits));
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => p.ok(),
@@ -71,7 +71,7 @@ pub async fn serve_https(
         let acceptor = TlsAcceptor::from(tls.borrow().clone());
         let conn = Connection {
             gateway: gateway.clone(),
-            builder: builder.clone(),
+            protocols: protocols.clone(),
             limits: limits.clone(),
             shutdown: shutdown.clone(),
         };
@@ -90,27 +90,45 @@ pub async fn serve_https(
     }
 }
 
-fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
-    let mut b = auto::Builder::new(TokioExecutor::new());
-    b.http1()
-        .timer(TokioTimer::new())
+/// hyper's HTTP/1 header-count limit when none is set.
+const HYPER_DEFAULT_MAX_HEADERS: usize = 100;
+
+/// The HTTP/1.1 and HTTP/2 server settings. The protocol is the one agreed
+/// by ALPN in the TLS handshake, so no connection carries the other
+/// protocol's state (hyper-util's `auto` keeps room for both in every
+/// connection's task and reads a preface to choose).
+struct Protocols {
+    h1: http1::Builder,
+    h2: http2::Builder<TokioExecutor>,
+}
+
+fn protocols(limits: &Limits) -> Protocols {
+    let mut h1 = http1::Builder::new();
+    h1.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        // The exact cut-off for the head (start line included); the read
+        // buffer's cap alone lets a head through when it arrives in one read.
+        .max_header_size(limits.max_header_bytes)
         .max_buf_size(limits.max_header_bytes.max(8192))
-        .max_headers(limits.max_headers)
         .keep_alive(true);
-    b.http2()
-        .timer(TokioTimer::new())
+    // hyper's own limit is 100 headers; naming a limit, even the same one,
+    // makes it fill a table of that size on every parse (1.7k instructions).
+    if limits.max_headers != HYPER_DEFAULT_MAX_HEADERS {
+        h1.max_headers(limits.max_headers);
+    }
+    let mut h2 = http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
         .max_header_list_size(limits.max_header_bytes as u32)
         .max_concurrent_streams(256)
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(20));
-    b
+    Protocols { h1, h2 }
 }
 
 /// One accepted connection.
 struct Connection {
     gateway: Arc<Gateway>,
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    protocols: Arc<Protocols>,
     limits: Limits,
     shutdown: CancellationToken,
 }
@@ -149,20 +167,30 @@ impl Connection {
             let gateway = gateway.clone();
             let guard = act.request();
             async move {
-                let resp = gateway.handle(req, info).await;
+                // Boxed per request: hyper keeps a slot the size of this
+                // future for the whole life of an HTTP/1 connection, and the
+                // pipeline's state (7.5 KB) would otherwise sit in every idle
+                // keep-alive connection.
+                let resp = Box::pin(gateway.handle(req, info)).await;
                 drop(guard);
                 Ok::<_, Infallible>(resp)
             }
         });
-        let conn = self.builder.serve_connection_with_upgrades(io, svc);
-        self.drive(conn, activity).await;
+        if h2 {
+            // Boxed: HTTP/2's state is large and this path is the rarer one.
+            let conn = Box::pin(self.protocols.h2.serve_connection(io, svc));
+            self.drive(conn, activity).await;
+        } else {
+            let conn = self.protocols.h1.serve_connection(io, svc).with_upgrades();
+            self.drive(conn, activity).await;
+        }
     }
 
     /// Runs the connection, asking it to finish gracefully on shutdown or
     /// when it has been idle too long.
     async fn drive<C>(&self, conn: C, activity: Activity)
     where
-        C: std::future::Future<Output = Result<(), crate::body::BoxError>> + GracefulShutdown,
+        C: std::future::Future<Output = hyper::Result<()>> + GracefulShutdown,
     {
         tokio::pin!(conn);
         let idle = self.limits.idle_timeout;
@@ -197,17 +225,29 @@ pub trait GracefulShutdown {
     fn begin_shutdown(self: std::pin::Pin<&mut Self>);
 }
 
-impl<I, S, E, B> GracefulShutdown for auto::UpgradeableConnection<'_, I, S, E>
+impl<I, S, B> GracefulShutdown for http1::UpgradeableConnection<I, S>
 where
     S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
     S::Error: Into<crate::body::BoxError>,
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<crate::body::BoxError>,
+{
+    fn begin_shutdown(self: std::pin::Pin<&mut Self>) {
+        self.graceful_shutdown();
+    }
+}
+
+impl<I, S, E, B> GracefulShutdown for std::pin::Pin<Box<http2::Connection<I, S, E>>>
+where
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<crate::body::BoxError>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin,
+    B: hyper::body::Body + 'static,
     B::Error: Into<crate::body::BoxError>,
     E: hyper::rt::bounds::Http2ServerConnExec<S::Future, B>,
 {
     fn begin_shutdown(self: std::pin::Pin<&mut Self>) {
-        self.graceful_shutdown();
+        self.get_mut().as_mut().graceful_shutdown();
     }
 }
