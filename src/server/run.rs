@@ -96,7 +96,20 @@ pub async fn run(
     }
     start_metrics(&gateway, &config, &shutdown);
     let text = |a: Option<SocketAddr>| a.map(|a| a.to_string()).unwrap_or_default();
-    tracing::info!(https = %bound.https, http = %text(bound.http), admin = %text(bound.admin), "listening");
+    let handle = tokio::runtime::Handle::current();
+    let runtime = match handle.runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::CurrentThread => "current_thread",
+        _ => "multi_thread",
+    };
+    let workers = handle.metrics().num_workers();
+    tracing::info!(
+        https = %bound.https,
+        http = %text(bound.http),
+        admin = %text(bound.admin),
+        runtime,
+        workers,
+        "listening"
+    );
     if let Some(tx) = ready {
         let _ = tx.send(bound);
     }

@@ -225,11 +225,26 @@ impl Gateway {
     /// Stops the process (SIGTERM) and starts it again with the same
     /// configuration and files; the addresses and logs are the new process's.
     pub async fn restart(&mut self) {
+        self.relaunch(self.serve_command()).await;
+    }
+
+    /// Stops the process and starts it again under `wrapper` (a command
+    /// that runs the rest of its arguments, e.g. `taskset -c 0`), with the
+    /// same configuration and files.
+    pub async fn restart_under(&mut self, wrapper: &[&str]) {
+        let mut cmd = Command::new(wrapper[0]);
+        cmd.args(&wrapper[1..])
+            .arg(binary())
+            .args(["serve", "--config"])
+            .arg(self.config_path());
+        self.relaunch(cmd).await;
+    }
+
+    async fn relaunch(&mut self, cmd: Command) {
         self.stop().await;
-        let (child, addr, http_addr, admin_addr, logs) = launch(self.serve_command())
-            .unwrap_or_else(|f| {
-                panic!("gateway did not restart ({}); logs:\n{}", f.status, f.logs)
-            });
+        let (child, addr, http_addr, admin_addr, logs) = launch(cmd).unwrap_or_else(|f| {
+            panic!("gateway did not restart ({}); logs:\n{}", f.status, f.logs)
+        });
         (
             self.child,
             self.addr,
@@ -410,12 +425,13 @@ fn launch(mut cmd: Command) -> Result<Launched, StartFailure> {
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // Kept before the caller is told, so its logs hold the line.
+            sink.lock().unwrap().push(line.clone());
             if line.contains("\"listening\"")
                 && let Some(tx) = tx.take()
             {
-                let _ = tx.send(line.clone());
+                let _ = tx.send(line);
             }
-            sink.lock().unwrap().push(line);
         }
     });
     let line = match rx.recv_timeout(Duration::from_secs(60)) {
