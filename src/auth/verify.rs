@@ -112,7 +112,9 @@ impl AuthService {
         let kid = unverified.kid();
         let key = match (self.ring().get(kid), &self.shared) {
             (Some(key), _) => key,
-            (None, Some(shared)) => shared.find(kid).await.ok_or(JwtError::UnknownKid)?,
+            (None, Some(shared)) => Box::pin(shared.find(kid))
+                .await
+                .ok_or(JwtError::UnknownKid)?,
             (None, None) => return Err(JwtError::UnknownKid),
         };
         let claims = unverified.verify(&key, &self.validation, now)?;

@@ -239,7 +239,9 @@ impl Gateway {
         let normalized: &str = &normalized;
         if normalized == forward_auth::PATH {
             // Read-only and asked by a proxy: before the CSRF check, any method.
-            return Outcome::Own(forward_auth::handle(self, &req, conn, query, seen).await);
+            return Outcome::Own(
+                Box::pin(forward_auth::handle(self, &req, conn, query, seen)).await,
+            );
         }
         if let Some(cors) = &self.cors
             && cors::is_preflight(&req)
@@ -251,7 +253,9 @@ impl Gateway {
         if endpoints::is_own(normalized) {
             seen.endpoint = endpoints::metric_endpoint(normalized);
             let ctx = self.ctx(conn, req.headers());
-            return Outcome::Own(endpoints::handle(&self.auth, req, &ctx, normalized, query).await);
+            return Outcome::Own(
+                Box::pin(endpoints::handle(&self.auth, req, &ctx, normalized, query)).await,
+            );
         }
         let table = self.routes();
         let route = match table.find(normalized) {
@@ -341,7 +345,8 @@ impl Gateway {
         };
         let (id, cookies) = match self.auth.authenticate(req.headers()).await {
             Ok(id) => (id, Vec::new()),
-            Err(failure) => match self.auth.inline_refresh(req.headers(), &failure).await {
+            Err(failure) => match Box::pin(self.auth.inline_refresh(req.headers(), &failure)).await
+            {
                 Ok(pair) => pair,
                 Err(RefreshFailure::StoreDown) => return Err(crate::auth::login::unavailable()),
                 Err(_) if deny::is_cross_site_navigation(req) => {

@@ -80,7 +80,9 @@ impl Pool {
         loop {
             let (key, idle) = self.inner.take(authority);
             let Some(mut sender) = idle else {
-                let sender = self.connect(authority).await?;
+                // Boxed: the connect path is rare and its state large; it
+                // would otherwise sit in every request's future.
+                let sender = Box::pin(self.connect(authority)).await?;
                 return Ok(Conn {
                     sender,
                     reused: false,

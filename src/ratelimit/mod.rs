@@ -124,7 +124,9 @@ impl RateLimiter {
                         retry_after: not_until.wait_time_from(DefaultClock::default().now()),
                     })
             }
-            Counters::Shared { per_minute } => self.check_shared(kind, key, *per_minute).await,
+            Counters::Shared { per_minute } => {
+                Box::pin(self.check_shared(kind, key, *per_minute)).await
+            }
         }
     }
 
