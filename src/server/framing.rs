@@ -131,7 +131,8 @@ impl Sniffer {
     /// that arrived whole is read in place; only one split across reads is
     /// copied, into a buffer kept for the connection.
     fn take_line<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
-        let (chunk, rest, complete) = match data.iter().position(|&b| b == b'\n') {
+        // memchr: lines such as `Authorization` run to hundreds of bytes.
+        let (chunk, rest, complete) = match memchr::memchr(b'\n', data) {
             Some(i) => (&data[..=i], &data[i + 1..], true),
             None => (data, &data[data.len()..], false),
         };
