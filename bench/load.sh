@@ -12,8 +12,11 @@
 # RSS and RSS with HOLD idle TLS connections, and (unless SKIP_MICRO=1) the
 # criterion RS256/PBKDF2 benches next to `openssl speed rsa2048`.
 #
-# Installs nginx, haproxy, wrk (Debian packages) when missing. Stops every
-# process it started, whatever happens.
+# STORE=redis runs every portcullis instance on the Redis session store (a
+# private redis-server it starts) instead of the embedded one.
+#
+# Installs nginx, haproxy, wrk (and redis-server for STORE=redis; Debian
+# packages) when missing. Stops every process it started, whatever happens.
 set -euo pipefail
 
 DURATION=${DURATION:-10}       # seconds per measured case
@@ -26,6 +29,45 @@ BASE_PORT=${BASE_PORT:-18400}
 CLIENT_CPU=${CLIENT_CPU:-0}
 PROXY_CPU=${PROXY_CPU:-1}
 SKIP_MICRO=${SKIP_MICRO:-0}
+STORE=${STORE:-embedded}       # portcullis's session store: embedded or redis
+
+# die MESSAGE: says why and what the started processes said (cleanup
+# removes their files), then exits.
+die() {
+    printf 'load.sh: %s\n' "$*" >&2
+    local f
+    for f in "${W:-/nonexistent}"/*.out; do
+        [ -s "$f" ] || continue
+        printf -- '--- %s (last lines)\n' "${f##*/}" >&2
+        tail -n 5 "$f" >&2
+    done
+    exit 1
+}
+
+# Settings are checked before anything starts: a bad value names itself.
+check_settings() {
+    local name
+    for name in DURATION ROUNDS CONNECTIONS TOKENS FLOOD_RATE HOLD BASE_PORT; do
+        [[ ${!name} =~ ^[0-9]+$ ]] && [ "${!name}" -ge 1 ] ||
+            die "$name must be a whole number of at least 1 (got '${!name}')"
+    done
+    [ "$BASE_PORT" -ge 1024 ] && [ "$BASE_PORT" -le 65529 ] ||
+        die "BASE_PORT must be between 1024 and 65529 (it and the next 6 ports are used; got $BASE_PORT)"
+    local cpus
+    cpus=$(nproc)
+    for name in CLIENT_CPU PROXY_CPU; do
+        [[ ${!name} =~ ^[0-9]+$ ]] && [ "${!name}" -lt "$cpus" ] ||
+            die "$name must be a CPU number below $cpus (got '${!name}')"
+    done
+    [ "$CLIENT_CPU" != "$PROXY_CPU" ] ||
+        die "CLIENT_CPU and PROXY_CPU must differ (the proxy under test gets a CPU of its own)"
+    [[ $SKIP_MICRO =~ ^[01]$ ]] || die "SKIP_MICRO must be 0 or 1 (got '$SKIP_MICRO')"
+    case $STORE in
+    embedded | redis) ;;
+    *) die "STORE must be embedded or redis (got '$STORE')" ;;
+    esac
+}
+check_settings
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -35,6 +77,7 @@ HAPROXY_PORT=$((BASE_PORT + 2))
 PC_PORT=$((BASE_PORT + 3))       # portcullis, verified-token cache on
 PC_NOCACHE_PORT=$((BASE_PORT + 4)) # portcullis, cache off
 PC_MEM_PORT=$((BASE_PORT + 5))   # portcullis, fresh, for the memory figure
+REDIS_PORT=$((BASE_PORT + 6))    # a private redis-server when STORE=redis
 
 PIDS=()
 W=""
@@ -52,7 +95,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log() { printf '== %s\n' "$*" >&2; }
-die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
 
 # --- tools ------------------------------------------------------------------
 install_missing() {
@@ -63,6 +105,10 @@ install_missing() {
     command -v taskset >/dev/null || need+=(util-linux)
     command -v openssl >/dev/null || need+=(openssl)
     command -v curl >/dev/null || need+=(curl)
+    if [ "$STORE" = redis ]; then
+        command -v redis-server >/dev/null || need+=(redis-server)
+        command -v redis-cli >/dev/null || need+=(redis-tools)
+    fi
     [ ${#need[@]} -eq 0 ] && return
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     log "installing ${need[*]}"
@@ -97,6 +143,30 @@ start() {
     PIDS+=("$!")
 }
 
+# forget PID: drop PID from the processes cleanup stops (it has ended).
+forget() {
+    local keep=() pid
+    for pid in "${PIDS[@]}"; do
+        [ "$pid" = "$1" ] || keep+=("$pid")
+    done
+    PIDS=("${keep[@]}")
+}
+
+# run_wait OUT CMD...: runs CMD with its output in OUT and waits for it.
+# In the background, because bash does not act on a Ctrl-C while a
+# foreground child (wrk) catches SIGINT and exits 0; `wait` is interrupted
+# and the INT trap runs.
+run_wait() {
+    local out=$1 pid rc=0
+    shift
+    "$@" >"$out" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    wait "$pid" || rc=$?
+    forget "$pid"
+    return "$rc"
+}
+
 # wait_http URL: until URL answers at all (any status), at most 30 s.
 wait_http() {
     local i
@@ -104,7 +174,7 @@ wait_http() {
         curl -sk -o /dev/null "$1" && return 0
         sleep 0.1
     done
-    die "no answer from $1 (see $W/*.out)"
+    die "no answer from $1"
 }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
@@ -202,6 +272,13 @@ backend app
 EOF
 }
 
+# redis_conf NAME: the [redis] table when STORE=redis (a key prefix per
+# instance, so instances do not share sessions or keys), else nothing.
+redis_conf() {
+    [ "$STORE" = redis ] || return 0
+    printf '[redis]\nurl = "redis://127.0.0.1:%s/"\nkey_prefix = "bench-%s:"\n' "$REDIS_PORT" "$1"
+}
+
 # write_portcullis_conf DIR PORT CACHE_ENTRIES
 write_portcullis_conf() {
     local dir=$1
@@ -221,8 +298,10 @@ hash_workers = 1
 verified_cache_entries = $3
 
 [session]
+store = "$STORE"
 # Every minted token stays valid: no eviction of older sessions.
 max_per_user = 1000000
+$(redis_conf "$(basename "$dir")")
 
 [rate_limit]
 # The flood and the saturation measure are logins on purpose.
@@ -277,6 +356,18 @@ setup() {
     PASSWORD_HASH=$(printf '%s\n' "$BENCH_PASSWORD" | "$PORTCULLIS" hash-password)
     write_upstream_conf
     write_nginx_proxy_conf
+    if [ "$STORE" = redis ]; then
+        # Private, in memory only, on the clients' CPU like the upstream.
+        start "$CLIENT_CPU" redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 \
+            --save '' --appendonly no --dir "$W"
+        local i
+        for i in $(seq 100); do
+            redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+            sleep 0.1
+        done
+        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG ||
+            die "redis-server did not start on port $REDIS_PORT"
+    fi
     start "$CLIENT_CPU" upstream nginx -p "$W" -c "$W/upstream.conf" -g 'daemon off;'
     wait_http "http://127.0.0.1:$UP_PORT/"
     start "$PROXY_CPU" nginx-proxy nginx -p "$W" -c "$W/nginx-proxy.conf" -g 'daemon off;'
@@ -305,13 +396,14 @@ login_to() {
 # --- measuring --------------------------------------------------------------
 # measure CASE URL [TOKENS_FILE]: one wrk run; appends to $W/res/CASE.
 measure() {
-    local case=$1 url=$2 tokens=${3:-} path out
+    local case=$1 url=$2 tokens=${3:-} path
     path=/${url#*://*/}
-    out=$(TOKENS_FILE=$tokens WRK_PATH=$path taskset -c "$CLIENT_CPU" \
+    TOKENS_FILE=$tokens WRK_PATH=$path run_wait "$W/wrk.log" taskset -c "$CLIENT_CPU" \
         wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s \
-        -s "$ROOT/bench/wrk.lua" "$url" | grep '^RESULT') ||
-        die "wrk failed for $case"
-    echo "$out" >>"$W/res/$case"
+        -s "$ROOT/bench/wrk.lua" "$url" ||
+        die "wrk failed for $case: $(tail -n 3 "$W/wrk.log")"
+    grep '^RESULT' "$W/wrk.log" >>"$W/res/$case" ||
+        die "wrk gave no result for $case: $(tail -n 3 "$W/wrk.log")"
 }
 
 # One round: every case once, in a fixed order.
@@ -324,8 +416,10 @@ round() {
     measure portcullis_auth_cache_hit "https://127.0.0.1:$PC_PORT/app" "$W/token-one.txt"
     login_to "$PC_PORT" flood --rate "$FLOOD_RATE" --secs "$DURATION" >>"$W/res/flood" &
     local flood=$!
+    PIDS+=("$flood")
     measure portcullis_auth_login_flood "https://127.0.0.1:$PC_PORT/app" "$W/token-one.txt"
-    wait "$flood"
+    wait "$flood" || die "the login flood client failed"
+    forget "$flood"
 }
 
 # field CASE NAME: the values of NAME=… in CASE's RESULT lines.
@@ -456,7 +550,7 @@ main() {
     echo
     echo "portcullis load benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1))"
     echo "commit $(cd "$ROOT" && git rev-parse --short HEAD), nginx $(nginx -v 2>&1 | sed 's/.*\///'), HAProxy $HAPROXY_VERSION, $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
-    echo "DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS TOKENS=$TOKENS FLOOD_RATE=$FLOOD_RATE HOLD=$HOLD; proxies on CPU $PROXY_CPU, upstream and clients on CPU $CLIENT_CPU"
+    echo "DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS TOKENS=$TOKENS FLOOD_RATE=$FLOOD_RATE HOLD=$HOLD STORE=$STORE; proxies on CPU $PROXY_CPU, upstream, clients (and Redis) on CPU $CLIENT_CPU"
     report_table
     echo
     report_targets
