@@ -106,3 +106,44 @@ fn jwt_rates() {
     let out = cli(&["bench", "jwt", "--seconds", "0"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `bench/load.sh` checks its settings before it installs, builds or starts
+/// anything: each bad value is refused with a message naming the variable.
+#[test]
+fn load_script_refuses_bad_settings_by_name() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/load.sh");
+    let cases: &[(&str, &str, &str)] = &[
+        ("DURATION", "abc", "DURATION must be a whole number"),
+        ("ROUNDS", "0", "ROUNDS must be a whole number of at least 1"),
+        ("CONNECTIONS", "-5", "CONNECTIONS must be a whole number"),
+        ("HOLD", "0", "HOLD must be a whole number of at least 1"),
+        (
+            "BASE_PORT",
+            "80000",
+            "BASE_PORT must be between 1024 and 65529",
+        ),
+        ("PROXY_CPU", "4096", "PROXY_CPU must be a CPU number below"),
+        ("CLIENT_CPU", "1", "CLIENT_CPU and PROXY_CPU must differ"),
+        ("SKIP_MICRO", "yes", "SKIP_MICRO must be 0 or 1"),
+        ("STORE", "postgres", "STORE must be embedded or redis"),
+    ];
+    for (name, value, expected) in cases {
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .env(name, value)
+            .env("PROXY_CPU", if *name == "PROXY_CPU" { *value } else { "1" })
+            .env(
+                "CLIENT_CPU",
+                if *name == "CLIENT_CPU" { *value } else { "0" },
+            )
+            .output()
+            .expect("bash runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}={value}: {stderr}");
+        assert!(stderr.contains(expected), "{name}={value}: {stderr}");
+        assert!(
+            !stderr.contains("building"),
+            "{name}={value} started work: {stderr}"
+        );
+    }
+}
