@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use http::header::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
-use portcullis::headers::forwarded::{X_FORWARDED_FOR, client_ip, set_forwarded};
+use portcullis::headers::forwarded::{ForwardedValues, X_FORWARDED_FOR, client_ip, set_forwarded};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
@@ -37,14 +37,14 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(client, peer, "an untrusted peer named someone else");
     }
     let mut rewritten = headers.clone();
-    if set_forwarded(&mut rewritten, peer, "https", "gw.example", peer_trusted).is_ok() {
-        let values: Vec<_> = rewritten.get_all(X_FORWARDED_FOR).iter().collect();
-        assert_eq!(values.len(), 1, "one X-Forwarded-For after rewriting");
-        if !peer_trusted {
-            assert_eq!(
-                values[0].as_bytes(),
-                peer.to_canonical().to_string().as_bytes()
-            );
-        }
+    let configured = ForwardedValues::new("https", "gw.example").expect("valid values");
+    set_forwarded(&mut rewritten, peer, &configured, peer_trusted);
+    let values: Vec<_> = rewritten.get_all(X_FORWARDED_FOR).iter().collect();
+    assert_eq!(values.len(), 1, "one X-Forwarded-For after rewriting");
+    if !peer_trusted {
+        assert_eq!(
+            values[0].as_bytes(),
+            peer.to_canonical().to_string().as_bytes()
+        );
     }
 });
