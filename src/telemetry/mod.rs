@@ -13,7 +13,8 @@ use crate::config::{LogConfig, LogFormat};
 
 /// Installs the global subscriber; a second call is a no-op.
 pub fn init(cfg: &LogConfig) {
-    let filter = EnvFilter::try_new(&cfg.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(directives(&cfg.level))
+        .unwrap_or_else(|_| EnvFilter::new(directives("info")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -24,4 +25,35 @@ pub fn init(cfg: &LogConfig) {
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// The filter for the configured level: rustls only from `error` unless a
+/// directive names it. Its warnings are about what a peer sent (an IP
+/// address as SNI, say), a line per connection that any client could use
+/// to flood the log. A failed handshake is logged by the server (debug).
+fn directives(level: &str) -> String {
+    if level.contains("rustls") {
+        level.to_string()
+    } else {
+        format!("{level},rustls=error")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EnvFilter, directives};
+
+    /// rustls is quieted unless the operator asked for it by name.
+    #[test]
+    fn rustls_quiet_unless_named() {
+        assert_eq!(directives("info"), "info,rustls=error");
+        assert_eq!(
+            directives("portcullis=debug"),
+            "portcullis=debug,rustls=error"
+        );
+        assert_eq!(directives("debug,rustls=warn"), "debug,rustls=warn");
+        for level in ["warn", "info,hyper=debug", "debug,rustls=trace"] {
+            assert!(EnvFilter::try_new(directives(level)).is_ok(), "{level}");
+        }
+    }
 }

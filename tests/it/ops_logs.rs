@@ -243,3 +243,86 @@ async fn expired_session_is_logged_on_refresh() {
     assert_eq!(v["sid"], sid.as_str(), "{line}");
     assert!(v["request_id"].is_string(), "{line}");
 }
+
+/// A TLS 1.2 ClientHello whose SNI is the text of an IP address, which
+/// rustls reports with a warning (RFC 6066 allows host names only).
+fn client_hello_with_ip_sni() -> Vec<u8> {
+    let name = b"127.0.0.1";
+    let mut sni = vec![0x00]; // host_name
+    sni.extend((name.len() as u16).to_be_bytes());
+    sni.extend(name);
+    let mut ext = vec![0x00, 0x00]; // server_name
+    ext.extend((sni.len() as u16 + 2).to_be_bytes());
+    ext.extend((sni.len() as u16).to_be_bytes());
+    ext.extend(sni);
+    let mut hello = vec![0x03, 0x03];
+    hello.extend(rand::random::<[u8; 32]>());
+    hello.push(0); // no session id
+    hello.extend([0x00, 0x04, 0xc0, 0x2f, 0x13, 0x01]); // two suites
+    hello.extend([0x01, 0x00]); // null compression
+    hello.extend((ext.len() as u16).to_be_bytes());
+    hello.extend(ext);
+    let mut handshake = vec![0x01];
+    handshake.extend(&(hello.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(hello);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+/// Sends the odd ClientHello, waits for the gateway to end that connection,
+/// then makes a normal request to `path` and waits for its access line, so
+/// anything the handshake logged is in the log by then.
+async fn odd_handshake_then_request(gw: &Gateway, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(gw.addr)
+        .await
+        .expect("connect");
+    tcp.write_all(&client_hello_with_ip_sni())
+        .await
+        .expect("hello");
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_to_end(&mut rest),
+    );
+    // An alert then close (or a reset): either way the handshake is over.
+    let _ = read.await.expect("gateway ended the handshake");
+    gw.client().get(gw.url(path)).send().await.expect("request");
+    gw.wait_for_log(&["portcullis::access", path]).await;
+    gw.log_text()
+}
+
+/// A client cannot make the gateway write a warning per connection with an
+/// odd handshake (log flooding): rustls's peer-triggered warnings are off
+/// at every level unless a directive names rustls, which brings them back
+/// as ordinary JSON lines with rustls's own target.
+#[tokio::test]
+async fn peer_triggered_tls_warnings_stay_out_of_the_log() {
+    let quiet = Gateway::start("[log]\nlevel = \"debug\"\n").await;
+    let text = odd_handshake_then_request(&quiet, "/after-odd-sni").await;
+    assert!(!text.contains("Illegal SNI"), "rustls warned:\n{text}");
+
+    let named = Gateway::start("[log]\nlevel = \"info,rustls=warn\"\n").await;
+    let text = odd_handshake_then_request(&named, "/after-odd-sni").await;
+    let line = text
+        .lines()
+        .find(|l| l.contains("Illegal SNI"))
+        .unwrap_or_else(|| {
+            panic!("rustls=warn shows the warning (and the hello triggers it):\n{text}")
+        });
+    // A dependency's `log` record reads like our own lines: its real target,
+    // no `log.*` bookkeeping fields.
+    let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+    assert_eq!(v["target"], "rustls::msgs::handshake", "{line}");
+    assert_eq!(v["level"], "WARN", "{line}");
+    assert_eq!(v["service"], "portcullis", "{line}");
+    assert!(
+        v.as_object()
+            .unwrap()
+            .keys()
+            .all(|k| !k.starts_with("log.")),
+        "{line}"
+    );
+}
