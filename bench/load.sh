@@ -45,19 +45,27 @@ die() {
 }
 
 # Settings are checked before anything starts: a bad value names itself.
+# Upper bounds keep a run finite and inside what the machine can open:
+# HOLD connections come from one address's ephemeral ports (about 28,000),
+# each proxied wrk connection holds two sockets, minting runs at about 13
+# logins/s.
+MAX_DURATION=3600 MAX_ROUNDS=99 MAX_CONNECTIONS=4000 MAX_TOKENS=1000
+MAX_FLOOD_RATE=1000 MAX_HOLD=25000
+MIN_BASE_PORT=1024 MAX_BASE_PORT=65529 # it and the next 6 ports are used
 check_settings() {
-    local name
+    local name min max
     for name in DURATION ROUNDS CONNECTIONS TOKENS FLOOD_RATE HOLD BASE_PORT; do
-        [[ ${!name} =~ ^[0-9]+$ ]] && [ "${!name}" -ge 1 ] ||
-            die "$name must be a whole number of at least 1 (got '${!name}')"
+        min=MIN_$name max=MAX_$name
+        # No sign, no leading zero (bash would read 08000 as octal).
+        [[ ${!name} =~ ^[1-9][0-9]{0,8}$ ]] && [ "${!name}" -ge "${!min:-1}" ] &&
+            [ "${!name}" -le "${!max}" ] ||
+            die "$name must be a whole number from ${!min:-1} to ${!max}, without leading zeros (got '${!name}')"
     done
-    [ "$BASE_PORT" -ge 1024 ] && [ "$BASE_PORT" -le 65529 ] ||
-        die "BASE_PORT must be between 1024 and 65529 (it and the next 6 ports are used; got $BASE_PORT)"
     local cpus
     cpus=$(nproc)
     for name in CLIENT_CPU PROXY_CPU; do
-        [[ ${!name} =~ ^[0-9]+$ ]] && [ "${!name}" -lt "$cpus" ] ||
-            die "$name must be a CPU number below $cpus (got '${!name}')"
+        [[ ${!name} =~ ^(0|[1-9][0-9]{0,3})$ ]] && [ "${!name}" -lt "$cpus" ] ||
+            die "$name must be a CPU number below $cpus, without leading zeros (got '${!name}')"
     done
     [ "$CLIENT_CPU" != "$PROXY_CPU" ] ||
         die "CLIENT_CPU and PROXY_CPU must differ (the proxy under test gets a CPU of its own)"
@@ -127,8 +135,9 @@ check_haproxy() {
 
 build() {
     log "building portcullis (release)"
-    (cd "$ROOT" && cargo build --release --quiet --bin portcullis \
-        --example login_client --example hold_conns)
+    run_wait "$W/build.out" cargo build --manifest-path "$ROOT/Cargo.toml" --release \
+        --quiet --bin portcullis --example login_client --example hold_conns ||
+        die "the release build failed"
     PORTCULLIS=$TARGET/release/portcullis
     LOGIN=$TARGET/release/examples/login_client
     HOLDER=$TARGET/release/examples/hold_conns
@@ -347,8 +356,6 @@ start_portcullis() {
 }
 
 setup() {
-    W=$(mktemp -d /tmp/portcullis-load.XXXXXX)
-    chmod 700 "$W"
     mkdir -p "$W/tmp" "$W/res"
     "$PORTCULLIS" certs dev --cert "$W/cert.pem" --key "$W/key.pem" >/dev/null
     BENCH_PASSWORD=$(openssl rand -hex 16)
@@ -375,8 +382,12 @@ setup() {
     start_portcullis pc "$PC_PORT" 10000
     start_portcullis pc-nocache "$PC_NOCACHE_PORT" 0
     log "minting $TOKENS tokens (one login each) and one for the cache-hit case"
-    login_to "$PC_NOCACHE_PORT" mint "$TOKENS" "$W/tokens-new.txt"
-    login_to "$PC_PORT" mint 1 "$W/token-one.txt"
+    login_cmd "$PC_NOCACHE_PORT"
+    run_wait "$W/mint.out" "${LOGIN_CMD[@]}" mint "$TOKENS" "$W/tokens-new.txt" ||
+        die "minting tokens failed"
+    login_cmd "$PC_PORT"
+    run_wait "$W/mint.out" "${LOGIN_CMD[@]}" mint 1 "$W/token-one.txt" ||
+        die "minting the cache-hit token failed"
     # HAProxy verifies the same tokens with the same RSA-2048 public key.
     openssl pkey -in "$(ls "$W"/pc-nocache/data/keys/*.pem | head -1)" -pubout \
         -out "$W/jwt-public.pem"
@@ -385,12 +396,12 @@ setup() {
     wait_http "https://127.0.0.1:$HAPROXY_PORT/"
 }
 
-# login_to PORT ARGS...: the login client against a portcullis instance.
-login_to() {
-    local port=$1
-    shift
-    taskset -c "$CLIENT_CPU" "$LOGIN" --url "https://127.0.0.1:$port" \
-        --cert "$W/cert.pem" --user bench "$@"
+# login_cmd PORT: LOGIN_CMD is the login client's command line against the
+# portcullis instance on PORT (run as one process, so stopping it stops
+# the client itself).
+login_cmd() {
+    LOGIN_CMD=(taskset -c "$CLIENT_CPU" "$LOGIN" --url "https://127.0.0.1:$1"
+        --cert "$W/cert.pem" --user bench)
 }
 
 # --- measuring --------------------------------------------------------------
@@ -414,7 +425,8 @@ round() {
     measure portcullis_public "https://127.0.0.1:$PC_PORT/public/"
     measure portcullis_auth_new_token "https://127.0.0.1:$PC_NOCACHE_PORT/app" "$W/tokens-new.txt"
     measure portcullis_auth_cache_hit "https://127.0.0.1:$PC_PORT/app" "$W/token-one.txt"
-    login_to "$PC_PORT" flood --rate "$FLOOD_RATE" --secs "$DURATION" >>"$W/res/flood" &
+    login_cmd "$PC_PORT"
+    "${LOGIN_CMD[@]}" flood --rate "$FLOOD_RATE" --secs "$DURATION" >>"$W/res/flood" 2>"$W/flood.out" &
     local flood=$!
     PIDS+=("$flood")
     measure portcullis_auth_login_flood "https://127.0.0.1:$PC_PORT/app" "$W/token-one.txt"
@@ -443,7 +455,7 @@ report_table() {
             "$(awk -v v="$(p99_of "$c")" 'BEGIN { print v / 1000 }')" "$(bad_of "$c")"
     done
     echo
-    echo "login flood answers (per round): $(tr '\n' ' ' <"$W/res/flood")"
+    echo "login flood answers (per round): $(sed 's/^flood //' "$W/res/flood" | tr '\n' ' ')"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -451,8 +463,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 # --- memory, logins, micro-benchmarks -----------------------------------------
 measure_logins() {
     log "logins/s at saturation (4 in flight, ${DURATION}s)"
-    LOGINS_PER_SEC=$(login_to "$PC_PORT" saturate --concurrency 4 --secs "$DURATION" |
-        sed -n 's/.*logins_per_sec=\([0-9.]*\).*/\1/p')
+    login_cmd "$PC_PORT"
+    run_wait "$W/saturate.out" "${LOGIN_CMD[@]}" saturate --concurrency 4 --secs "$DURATION" ||
+        die "the saturation client failed"
+    LOGINS_PER_SEC=$(sed -n 's/.*logins_per_sec=\([0-9.]*\).*/\1/p' "$W/saturate.out")
 }
 
 measure_memory() {
@@ -489,8 +503,9 @@ criterion_ns() {
 measure_micro() {
     [ "$SKIP_MICRO" = 1 ] && return
     log "criterion RS256 and PBKDF2, and openssl speed rsa2048 (on CPU $PROXY_CPU)"
-    (cd "$ROOT" && taskset -c "$PROXY_CPU" cargo bench --quiet --bench crypto -- \
-        --warm-up-time 1 --measurement-time 3 'rs256_sign|rs256_verify_uncached|pbkdf2' >/dev/null)
+    run_wait "$W/criterion.out" taskset -c "$PROXY_CPU" cargo bench --manifest-path "$ROOT/Cargo.toml" \
+        --quiet --bench crypto -- --warm-up-time 1 --measurement-time 3 \
+        'rs256_sign|rs256_verify_uncached|pbkdf2' || die "cargo bench failed"
     SIGN_NS=$(criterion_ns rs256_sign)
     VERIFY_NS=$(criterion_ns rs256_verify_uncached)
     PBKDF2_NS=$(criterion_ns pbkdf2/pbkdf2_sha256_600k_verify)
@@ -536,6 +551,8 @@ main() {
     check_haproxy
     command -v cargo >/dev/null || die "cargo is needed to build portcullis"
     ulimit -n 100000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    W=$(mktemp -d /tmp/portcullis-load.XXXXXX)
+    chmod 700 "$W"
     build
     setup
     log "$ROUNDS interleaved rounds of ${#CASES[@]} cases, ${DURATION}s each, $CONNECTIONS connections"

@@ -114,16 +114,46 @@ fn load_script_refuses_bad_settings_by_name() {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/load.sh");
     let cases: &[(&str, &str, &str)] = &[
         ("DURATION", "abc", "DURATION must be a whole number"),
-        ("ROUNDS", "0", "ROUNDS must be a whole number of at least 1"),
+        ("ROUNDS", "0", "ROUNDS must be a whole number from 1 to 99"),
         ("CONNECTIONS", "-5", "CONNECTIONS must be a whole number"),
-        ("HOLD", "0", "HOLD must be a whole number of at least 1"),
+        (
+            "CONNECTIONS",
+            "200000",
+            "CONNECTIONS must be a whole number from 1 to 4000",
+        ),
+        ("HOLD", "0", "HOLD must be a whole number from 1 to 25000"),
+        // More than one address's ephemeral ports: would fail only at the end.
+        (
+            "HOLD",
+            "999999999",
+            "HOLD must be a whole number from 1 to 25000",
+        ),
+        (
+            "TOKENS",
+            "99999999",
+            "TOKENS must be a whole number from 1 to 1000",
+        ),
+        (
+            "DURATION",
+            "99999999999999999999",
+            "DURATION must be a whole number",
+        ),
         (
             "BASE_PORT",
             "80000",
-            "BASE_PORT must be between 1024 and 65529",
+            "BASE_PORT must be a whole number from 1024 to 65529",
         ),
+        (
+            "BASE_PORT",
+            "80",
+            "BASE_PORT must be a whole number from 1024",
+        ),
+        // Octal to bash arithmetic: the ports would not be the ones checked.
+        ("BASE_PORT", "08000", "without leading zeros"),
         ("PROXY_CPU", "4096", "PROXY_CPU must be a CPU number below"),
         ("CLIENT_CPU", "1", "CLIENT_CPU and PROXY_CPU must differ"),
+        // taskset reads 01 as CPU 1, the proxy's: refused, not compared as text.
+        ("CLIENT_CPU", "01", "CLIENT_CPU must be a CPU number below"),
         ("SKIP_MICRO", "yes", "SKIP_MICRO must be 0 or 1"),
         ("STORE", "postgres", "STORE must be embedded or redis"),
     ];
