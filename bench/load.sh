@@ -382,11 +382,9 @@ setup() {
     start_portcullis pc "$PC_PORT" 10000
     start_portcullis pc-nocache "$PC_NOCACHE_PORT" 0
     log "minting $TOKENS tokens (one login each) and one for the cache-hit case"
-    login_cmd "$PC_NOCACHE_PORT"
-    run_wait "$W/mint.out" "${LOGIN_CMD[@]}" mint "$TOKENS" "$W/tokens-new.txt" ||
+    login_wait "$W/mint.out" "$PC_NOCACHE_PORT" mint "$TOKENS" "$W/tokens-new.txt" ||
         die "minting tokens failed"
-    login_cmd "$PC_PORT"
-    run_wait "$W/mint.out" "${LOGIN_CMD[@]}" mint 1 "$W/token-one.txt" ||
+    login_wait "$W/mint.out" "$PC_PORT" mint 1 "$W/token-one.txt" ||
         die "minting the cache-hit token failed"
     # HAProxy verifies the same tokens with the same RSA-2048 public key.
     openssl pkey -in "$(ls "$W"/pc-nocache/data/keys/*.pem | head -1)" -pubout \
@@ -402,6 +400,15 @@ setup() {
 login_cmd() {
     LOGIN_CMD=(taskset -c "$CLIENT_CPU" "$LOGIN" --url "https://127.0.0.1:$1"
         --cert "$W/cert.pem" --user bench)
+}
+
+# login_wait OUT PORT ARGS...: the login client against PORT with ARGS,
+# waited for (interruptibly, see run_wait), its output in OUT.
+login_wait() {
+    local out=$1
+    login_cmd "$2"
+    shift 2
+    run_wait "$out" "${LOGIN_CMD[@]}" "$@"
 }
 
 # --- measuring --------------------------------------------------------------
@@ -463,8 +470,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 # --- memory, logins, micro-benchmarks -----------------------------------------
 measure_logins() {
     log "logins/s at saturation (4 in flight, ${DURATION}s)"
-    login_cmd "$PC_PORT"
-    run_wait "$W/saturate.out" "${LOGIN_CMD[@]}" saturate --concurrency 4 --secs "$DURATION" ||
+    login_wait "$W/saturate.out" "$PC_PORT" saturate --concurrency 4 --secs "$DURATION" ||
         die "the saturation client failed"
     LOGINS_PER_SEC=$(sed -n 's/.*logins_per_sec=\([0-9.]*\).*/\1/p' "$W/saturate.out")
 }
